@@ -1,0 +1,237 @@
+"""A conversation: turns that carry their own images or video, and the prompt built from them.
+
+Media is kept as raw bytes (what Streamlit's session state and a JSON export can hold), never
+as PIL images or tensors. `build_prompt` turns the conversation into what the InternVL `chat`
+contract expects: the history as (question, answer) pairs with `<image>` placeholders, the
+current question, and the media in placeholder order. The k-th `<image>` of the whole prompt
+is the k-th image; a video contributes one placeholder per sampled frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from model_backend.settings import MAX_VIDEO_FRAMES
+
+EXPORT_FORMAT = "internvl-studio/conversation"
+EXPORT_VERSION = 1
+IMAGE_PLACEHOLDER = "<image>"
+
+
+class ConversationError(ValueError):
+    """A conversation cannot be built or imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImageAttachment:
+    data: bytes
+    name: str = "image"
+
+
+@dataclass(frozen=True)
+class VideoAttachment:
+    """A video and how to sample it: `num_frames` segment midpoints inside [start_s, end_s]."""
+
+    data: bytes
+    name: str = "video"
+    num_frames: int = 8
+    start_s: float | None = None
+    end_s: float | None = None
+    tiles_per_frame: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_frames <= MAX_VIDEO_FRAMES:
+            raise ConversationError(f"frames must be between 1 and {MAX_VIDEO_FRAMES}, got {self.num_frames}")
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise ConversationError(f"the time range ends ({self.end_s}s) before it starts ({self.start_s}s)")
+
+
+@dataclass
+class AnswerStats:
+    """What one answer cost. Filled in by an engine while it streams."""
+
+    time_to_first_token_s: float | None = None
+    tokens_per_s: float | None = None
+    prompt_tokens: int | None = None
+    visual_tokens: int | None = None
+    new_tokens: int = 0
+    tiles: list[int] = field(default_factory=list)
+    peak_gpu_memory_gb: float | None = None
+
+
+@dataclass
+class Turn:
+    question: str
+    images: tuple[ImageAttachment, ...] = ()
+    video: VideoAttachment | None = None
+    answer: str | None = None
+    stopped: bool = False
+    error: str | None = None
+    stats: AnswerStats | None = None
+
+    def __post_init__(self) -> None:
+        if self.images and self.video is not None:
+            raise ConversationError("a turn carries either images or a video, not both")
+
+    @property
+    def answered(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass(frozen=True)
+class PromptPlan:
+    """The prompt of the last turn, in the shape of InternVL's `model.chat` arguments.
+
+    `media` lists every image and video in placeholder order (a video stands for all its
+    frames); `max_tiles_per_image[i]` is the tile limit of `media[i]` (per frame for a video).
+    """
+
+    history: tuple[tuple[str, str], ...]
+    question: str
+    media: tuple[ImageAttachment | VideoAttachment, ...]
+    max_tiles_per_image: tuple[int, ...]
+
+
+def tiles_per_image(max_tiles: int, image_count: int) -> int:
+    """Split one question's tile budget between its images (at least one tile each)."""
+    return max(1, max_tiles // max(1, image_count))
+
+
+@dataclass
+class Conversation:
+    turns: list[Turn] = field(default_factory=list)
+
+    def ask(
+        self,
+        question: str,
+        images: tuple[ImageAttachment, ...] = (),
+        video: VideoAttachment | None = None,
+    ) -> Turn:
+        """Append an unanswered turn and return it."""
+        if not question.strip():
+            raise ConversationError("the question is empty")
+        if self.turns and not self.turns[-1].answered:
+            self.turns.pop()  # an unanswered (failed) last turn is replaced, not stacked
+        turn = Turn(question=question, images=tuple(images), video=video)
+        self.turns.append(turn)
+        return turn
+
+    def pending(self) -> Turn:
+        """The last turn, which must still be waiting for its answer."""
+        if not self.turns or self.turns[-1].answered:
+            raise ConversationError("there is no question waiting for an answer")
+        return self.turns[-1]
+
+    def build_prompt(self, max_tiles: int) -> PromptPlan:
+        """The prompt for the pending last turn. Unanswered earlier turns (errors) are left out."""
+        current = self.pending()
+        turns = [t for t in self.turns[:-1] if t.answered] + [current]
+        image_total = sum(len(t.images) for t in turns)
+        labelled = image_total > 1
+        next_image_number = 1
+        questions: list[str] = []
+        media: list[ImageAttachment | VideoAttachment] = []
+        budgets: list[int] = []
+        for turn in turns:
+            prefix = ""
+            if turn.video is not None:
+                prefix = "".join(f"Frame{i + 1}: {IMAGE_PLACEHOLDER}\n" for i in range(turn.video.num_frames))
+                media.append(turn.video)
+                budgets.append(turn.video.tiles_per_frame)
+            for image in turn.images:
+                label = f"Image-{next_image_number}: " if labelled else ""
+                prefix += f"{label}{IMAGE_PLACEHOLDER}\n"
+                next_image_number += 1
+                media.append(image)
+                budgets.append(tiles_per_image(max_tiles, len(turn.images)))
+            questions.append(prefix + turn.question)
+        history = tuple((q, t.answer or "") for q, t in zip(questions[:-1], turns[:-1], strict=True))
+        return PromptPlan(history, questions[-1], tuple(media), tuple(budgets))
+
+    def truncate_to(self, turn_count: int) -> None:
+        """Drop every turn from `turn_count` on (for regenerate and edit-and-resend)."""
+        del self.turns[turn_count:]
+
+    # -- export / import -------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """JSON with the media inlined as base64; `from_json` restores it exactly."""
+        turns = []
+        for turn in self.turns:
+            record = asdict(turn)
+            record["images"] = [_media_record(image) for image in turn.images]
+            record["video"] = _media_record(turn.video) if turn.video else None
+            turns.append(record)
+        return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "turns": turns}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Conversation:
+        try:
+            document = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConversationError(f"not a conversation export: invalid JSON ({error})") from error
+        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+            raise ConversationError("not a conversation export from InternVL Studio")
+        if document.get("version") != EXPORT_VERSION:
+            raise ConversationError(f"unsupported export version {document.get('version')!r}")
+        try:
+            turns = [_turn_from_record(record) for record in document["turns"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConversationError(f"the export is damaged: {error}") from error
+        return cls(turns)
+
+    def to_markdown(self) -> str:
+        lines = ["# Conversation", ""]
+        for number, turn in enumerate(self.turns, start=1):
+            media = [image.name for image in turn.images]
+            if turn.video is not None:
+                media.append(f"{turn.video.name} ({turn.video.num_frames} frames)")
+            lines.append(f"## Turn {number}")
+            if media:
+                lines.append(f"*Attached: {', '.join(media)}*")
+            lines += ["", f"**User:** {turn.question}", ""]
+            if turn.answered:
+                suffix = " *(stopped)*" if turn.stopped else ""
+                lines += [f"**Assistant:** {turn.answer}{suffix}", ""]
+            elif turn.error:
+                lines += [f"**Error:** {turn.error}", ""]
+        return "\n".join(lines)
+
+
+def _media_record(media: ImageAttachment | VideoAttachment) -> dict:
+    record = asdict(media)
+    record["data"] = base64.b64encode(media.data).decode("ascii")
+    return record
+
+
+def _turn_from_record(record: dict) -> Turn:
+    images = tuple(
+        ImageAttachment(data=base64.b64decode(image["data"], validate=True), name=str(image["name"]))
+        for image in record.get("images", [])
+    )
+    video = None
+    if record.get("video"):
+        fields = dict(record["video"])
+        fields["data"] = base64.b64decode(fields["data"], validate=True)
+        video = VideoAttachment(**fields)
+    stats = AnswerStats(**record["stats"]) if record.get("stats") else None
+    question = record["question"]
+    if not isinstance(question, str):
+        raise ValueError("a question is not text")
+    answer = record.get("answer")
+    return Turn(
+        question=question,
+        images=images,
+        video=video,
+        answer=None if answer is None else str(answer),
+        stopped=bool(record.get("stopped", False)),
+        error=record.get("error"),
+        stats=stats,
+    )
+
+
+def edited(turn: Turn, question: str) -> Turn:
+    """A copy of `turn` with a new question and no answer (edit-and-resend)."""
+    return replace(turn, question=question, answer=None, stopped=False, error=None, stats=None)

@@ -1,0 +1,57 @@
+"""The one interface every engine answers: `stream(conversation, settings, stop) -> Answer`.
+
+An `Answer` is lazy: iterating it streams text pieces, `text()` drains it, and `stats` is
+complete once it has been drained. The CLI, the pages and the benchmarks only consume this.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from model_backend.conversation import AnswerStats, Conversation
+from model_backend.settings import GenerationSettings
+
+
+class EngineError(RuntimeError):
+    """Answering failed; the message is meant for the user (what happened, what to do)."""
+
+
+class Answer:
+    """Text pieces of one answer, streamed; `stats` fills in as they arrive.
+
+    >>> answer = Answer(lambda stats: iter(["Hel", "lo"]))
+    >>> answer.text()
+    'Hello'
+    """
+
+    def __init__(self, produce: Callable[[AnswerStats], Iterator[str]]) -> None:
+        self.stats = AnswerStats()
+        self._pieces = produce(self.stats)
+        self._text: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self._pieces:
+            self._text.append(piece)
+            yield piece
+
+    def text(self) -> str:
+        for _ in self:
+            pass
+        return "".join(self._text)
+
+
+class Engine(Protocol):
+    """Answers the pending last turn of a conversation."""
+
+    #: Shown next to answers; the demo checkpoint sets it because its answers are random.
+    label: str
+
+    def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
+        """Stream the answer to `conversation.pending()`. Setting `stop` ends it within a token or two."""
+        ...
+
+    def context_window(self) -> int | None:
+        """The model's context length in tokens, where known."""
+        ...

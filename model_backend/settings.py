@@ -1,0 +1,123 @@
+"""Typed settings shared by the Settings page, the CLI flags and both engines.
+
+One frozen dataclass per concern: what to load (`LoadSpec`), how to generate
+(`GenerationSettings`) and where a remote server lives (`ServerSpec`). Each validates itself
+on construction, so a bad value fails where it is made, with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Dtype = Literal["bfloat16", "float16", "float32"]
+Quantization = Literal["none", "8bit", "4bit"]
+DevicePlacement = Literal["auto", "cpu", "cuda", "split"]
+
+DTYPES: tuple[Dtype, ...] = ("bfloat16", "float16", "float32")
+QUANTIZATIONS: tuple[Quantization, ...] = ("none", "8bit", "4bit")
+DEVICE_PLACEMENTS: tuple[DevicePlacement, ...] = ("auto", "cpu", "cuda", "split")
+
+MAX_TILES_LIMIT = 40
+MAX_VIDEO_FRAMES = 64
+
+
+class SettingsError(ValueError):
+    """A setting is out of range; the message names the setting and the allowed range."""
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How to answer: decoding, prompt and image budget.
+
+    `system_prompt=None` means the checkpoint's own system message.
+    `max_tiles` is the tile budget of one question, shared between its images.
+
+    >>> GenerationSettings(max_new_tokens=64).generation_config()["max_new_tokens"]
+    64
+    """
+
+    max_new_tokens: int = 512
+    do_sample: bool = False
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repetition_penalty: float = 1.0
+    system_prompt: str | None = None
+    max_tiles: int = 12
+
+    def __post_init__(self) -> None:
+        _check_range("max_new_tokens", self.max_new_tokens, 1, 16384)
+        _check_range("temperature", self.temperature, 0.01, 2.0)
+        _check_range("top_p", self.top_p, 0.01, 1.0)
+        _check_range("repetition_penalty", self.repetition_penalty, 1.0, 2.0)
+        _check_range("max_tiles", self.max_tiles, 1, MAX_TILES_LIMIT)
+
+    def generation_config(self) -> dict:
+        """Keyword arguments for `generate` / `model.chat`; sampling knobs only when sampling."""
+        config: dict = {
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": self.do_sample,
+            "repetition_penalty": self.repetition_penalty,
+        }
+        if self.do_sample:
+            config.update(temperature=self.temperature, top_p=self.top_p)
+        return config
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What to load and how. Hashable, so it can key a model cache.
+
+    `checkpoint` is a catalog name, a hub id (`OpenGVLab/InternVL2-1B`), a local folder or
+    `demo` (the offline random-weight checkpoint). `allow_remote_code` lets a checkpoint that
+    is neither in the catalog nor a local folder run its own Python code.
+    `force_4bit` loads 4-bit even on models whose 6B vision encoder it breaks.
+    """
+
+    checkpoint: str
+    dtype: Dtype = "bfloat16"
+    quantization: Quantization = "none"
+    flash_attention: bool = True
+    device: DevicePlacement = "auto"
+    allow_remote_code: bool = False
+    force_4bit: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint.strip():
+            raise SettingsError("checkpoint: give a catalog name, a hub id, a folder or 'demo'")
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        _check_choice("device", self.device, DEVICE_PLACEMENTS)
+
+    def describe(self) -> str:
+        """Short label such as `bfloat16` or `4-bit (bitsandbytes)`."""
+        if self.quantization == "none":
+            return self.dtype
+        return f"{self.quantization[0]}-bit (bitsandbytes)"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """An OpenAI-compatible server (LMDeploy `api_server`, vLLM `serve`, `transformers serve`)."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"server URL must start with http:// or https://, got {self.base_url!r}")
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
