@@ -1,0 +1,312 @@
+"""The in-process engine: streams answers from a checkpoint loaded with transformers.
+
+It builds the prompt exactly as the checkpoint's own `model.chat` does (same template, same
+`<img><IMG_CONTEXT>...</img>` expansion, same end-of-answer token) but streams the tokens from
+a worker thread, stops on request, and reports what the answer cost. The one invariant the
+tests pin down: with greedy decoding the streamed text equals `model.chat`'s answer.
+
+Shared model state is never changed per request (several browser sessions share one model):
+the template is a copy, the system prompt goes into that copy. Only
+`model.img_context_token_id` is set, which `generate` needs and which is the same every time.
+
+>>> engine = LocalEngine(load_model(LoadSpec("demo")))  # doctest: +SKIP
+>>> conversation = Conversation(); conversation.ask("Hello")  # doctest: +SKIP
+>>> engine.stream(conversation, GenerationSettings(), threading.Event()).text()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation, ImageAttachment, VideoAttachment
+from model_backend.engines.answer_text import AnswerText
+from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.media_cache import MediaCache
+from model_backend.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from model_backend.loading import LoadedModel
+
+IMG_START_TOKEN = "<img>"
+IMG_END_TOKEN = "</img>"
+IMG_CONTEXT_TOKEN = "<IMG_CONTEXT>"
+DEMO_LABEL = "demo checkpoint — random answers"
+OOM_MESSAGE = "Out of GPU memory while answering: use fewer tiles/frames, a shorter conversation, or 8-/4-bit"
+# How often the consumer wakes up while waiting for a token, to notice a stop request during a
+# long prefill (the stopping criterion only runs once the first token exists).
+_POLL_S = 0.1
+
+
+@dataclass
+class _Prompt:
+    """Everything `generate` needs for one answer, built and checked before generating."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    pixel_values: torch.Tensor | None
+    tiles: list[int]
+    visual_tokens: int
+    sep: str
+    eos_token_id: int
+    prepare_s: float
+
+    @property
+    def tokens(self) -> int:
+        return int(self.input_ids.shape[1])
+
+
+class LocalEngine:
+    """The Engine protocol around a `LoadedModel` (see `model_backend.loading`)."""
+
+    def __init__(self, loaded: LoadedModel, cache_size: int = 8) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        self.label = DEMO_LABEL if loaded.is_demo else _checkpoint_name(loaded.spec.checkpoint)
+        self.media_cache = MediaCache(cache_size)
+        self._img_context_id = self.tokenizer.convert_tokens_to_ids(IMG_CONTEXT_TOKEN)
+        self._cuda_devices = sorted({p.device for p in self.model.parameters() if p.device.type == "cuda"}, key=str)
+
+    def context_window(self) -> int | None:
+        return self.loaded.context_tokens
+
+    def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
+        """Prepare (media, prompt, context check) now, so errors surface here; generate on iteration."""
+        prompt = self._prepare(conversation, settings)
+        window = self.context_window()
+        if window is not None and prompt.tokens + settings.max_new_tokens > window:
+            raise EngineError(
+                f"The prompt is {prompt.tokens} tokens ({prompt.visual_tokens} of them image tokens) and the answer "
+                f"may take {settings.max_new_tokens} more, but the model's context window is {window} tokens: "
+                "remove images/frames, lower max tiles, or clear the conversation"
+            )
+        return Answer(lambda stats: self._generate(prompt, settings, stop, stats))
+
+    # -- prompt ------------------------------------------------------------------------------
+
+    def _prepare(self, conversation: Conversation, settings: GenerationSettings) -> _Prompt:
+        started = time.perf_counter()
+        plan = conversation.build_prompt(settings.max_tiles)
+        tiles: list[int] = []
+        tensors: list[torch.Tensor] = []
+        for media, budget in zip(plan.media, plan.max_tiles_per_image, strict=True):
+            if isinstance(media, VideoAttachment):
+                pixel_values, per_frame = self._video(media, budget)
+                tiles.extend(per_frame)
+            else:
+                pixel_values = self._image(media, budget)
+                tiles.append(int(pixel_values.shape[0]))
+            tensors.append(pixel_values)
+
+        # A copy of the model's template, filled the way `chat` fills its fresh one.
+        template = copy.deepcopy(self.model.conv_template)
+        template.messages = []
+        template.system_message = settings.system_prompt or self.model.system_message
+        for question, answer in plan.history:
+            template.append_message(template.roles[0], question)
+            template.append_message(template.roles[1], answer)
+        template.append_message(template.roles[0], plan.question)
+        template.append_message(template.roles[1], None)
+        query = template.get_prompt()
+        for count in tiles:
+            image_tokens = IMG_START_TOKEN + IMG_CONTEXT_TOKEN * self.loaded.num_image_token * count + IMG_END_TOKEN
+            query = query.replace(IMAGE_PLACEHOLDER, image_tokens, 1)
+
+        inputs = self.tokenizer(query, return_tensors="pt")
+        input_ids = inputs["input_ids"]
+        visual_tokens = int((input_ids == self._img_context_id).sum())
+        if visual_tokens != self.loaded.num_image_token * sum(tiles):
+            # A literal `<image>` typed into a question would shift every image by one.
+            raise EngineError("the question text must not contain '<image>' or image tokens: remove them and resend")
+        pixel_values = None
+        if tensors:
+            device, dtype = _vision_placement(self.model)
+            pixel_values = torch.cat(tensors).to(device=device, dtype=dtype)
+        text_device = self.model.language_model.get_input_embeddings().weight.device
+        sep = template.sep.strip()
+        return _Prompt(
+            input_ids=input_ids.to(text_device),
+            attention_mask=inputs["attention_mask"].to(text_device),
+            pixel_values=pixel_values,
+            tiles=tiles,
+            visual_tokens=visual_tokens,
+            sep=sep,
+            eos_token_id=self.tokenizer.convert_tokens_to_ids(sep),
+            prepare_s=time.perf_counter() - started,
+        )
+
+    def _image(self, image: ImageAttachment, max_tiles: int) -> torch.Tensor:
+        from model_backend.preprocess.images import load_image
+
+        loaded = self.loaded
+        params = ("image", max_tiles, loaded.image_size, loaded.use_thumbnail, loaded.dynamic_image_size)
+        return self.media_cache.get(
+            image.data,
+            params,
+            lambda: load_image(
+                image.data,
+                max_tiles=max_tiles,
+                image_size=loaded.image_size,
+                use_thumbnail=loaded.use_thumbnail,
+                dynamic=loaded.dynamic_image_size,
+            ),
+        )
+
+    def _video(self, video: VideoAttachment, tiles_per_frame: int) -> tuple[torch.Tensor, list[int]]:
+        from model_backend.preprocess.video import load_video
+
+        image_size = self.loaded.image_size
+        params = ("video", video.num_frames, video.start_s, video.end_s, tiles_per_frame, image_size)
+        pixel_values, per_frame = self.media_cache.get(
+            video.data,
+            params,
+            lambda: load_video(
+                video.data,
+                num_frames=video.num_frames,
+                start_s=video.start_s,
+                end_s=video.end_s,
+                max_tiles_per_frame=tiles_per_frame,
+                image_size=image_size,
+            ),
+        )
+        return pixel_values, list(per_frame)
+
+    # -- generation --------------------------------------------------------------------------
+
+    def _generate(
+        self, prompt: _Prompt, settings: GenerationSettings, stop: threading.Event, stats: AnswerStats
+    ) -> Iterator[str]:
+        stats.prompt_tokens, stats.visual_tokens, stats.tiles = prompt.tokens, prompt.visual_tokens, prompt.tiles
+        abort = threading.Event()  # ends the worker when the consumer leaves early or the answer is complete
+        streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=_POLL_S)
+        config: dict[str, Any] = settings.generation_config()
+        config.update(
+            eos_token_id=prompt.eos_token_id,
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([_EventStop(stop, abort)]),
+        )
+        cuda_devices = self._cuda_devices
+        for device in cuda_devices:
+            torch.cuda.reset_peak_memory_stats(device)
+        failure: list[BaseException] = []
+        self.model.img_context_token_id = self._img_context_id  # idempotent; `generate` asserts it
+
+        def work() -> None:
+            try:
+                self.model.generate(
+                    pixel_values=prompt.pixel_values,
+                    input_ids=prompt.input_ids,
+                    attention_mask=prompt.attention_mask,
+                    **config,
+                )
+            except BaseException as error:  # handed to the consumer, which re-raises it
+                failure.append(error)
+            finally:
+                streamer.end()  # wake the consumer even when generate failed before its own end()
+
+        text = AnswerText(prompt.sep)
+        thread = threading.Thread(target=work, name="internvl-generate", daemon=True)
+        streamer.started = time.perf_counter()
+        thread.start()
+        try:
+            for piece in _pieces(streamer, stop):
+                visible = text.feed(piece)
+                _update(stats, streamer, prompt)
+                if visible:
+                    yield visible
+                if text.ended or stop.is_set():
+                    break
+            abort.set()
+            thread.join()
+            if failure:
+                error = failure[0]
+                if isinstance(error, Exception):
+                    raise _engine_error(error) from error
+                raise error  # KeyboardInterrupt / SystemExit in the worker: not an answering failure
+            rest = text.finish()
+            if rest:
+                yield rest
+        finally:
+            abort.set()  # also when the consumer stops iterating (closed generator, Ctrl-C)
+            thread.join()
+            _update(stats, streamer, prompt)
+            if cuda_devices:
+                stats.peak_gpu_memory_gb = sum(torch.cuda.max_memory_allocated(d) for d in cuda_devices) / 1024**3
+
+
+class _TimedStreamer(TextIteratorStreamer):
+    """A TextIteratorStreamer that also counts new tokens and when they arrived."""
+
+    started = 0.0
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    new_tokens = 0
+
+    def put(self, value: torch.Tensor) -> None:
+        if not (self.skip_prompt and self.next_tokens_are_prompt):
+            now = time.perf_counter()
+            self.first_token_at = self.first_token_at or now
+            self.last_token_at = now
+            self.new_tokens += int(value.numel())
+        super().put(value)
+
+
+class _EventStop(StoppingCriteria):
+    """Ends generation after the current token once any of the events is set."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        done = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+
+
+def _pieces(streamer: _TimedStreamer, stop: threading.Event) -> Iterator[str]:
+    """The streamer's text until its end signal; returns early on `stop` even before the first token."""
+    while True:
+        try:
+            yield next(streamer)
+        except StopIteration:
+            return
+        except queue.Empty:
+            if stop.is_set():
+                return
+
+
+def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> None:
+    stats.new_tokens = streamer.new_tokens
+    first, last = streamer.first_token_at, streamer.last_token_at
+    if first is not None:
+        stats.time_to_first_token_s = prompt.prepare_s + (first - streamer.started)
+    if first is not None and last is not None and streamer.new_tokens > 1 and last > first:
+        stats.tokens_per_s = (streamer.new_tokens - 1) / (last - first)
+
+
+def _engine_error(error: Exception) -> EngineError:
+    if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):
+        return EngineError(OOM_MESSAGE)
+    return EngineError(f"Generation failed: {type(error).__name__}: {error}")
+
+
+def _vision_placement(model: Any) -> tuple[torch.device, torch.dtype]:
+    """Where pixel values must go: the vision encoder's device and float dtype (split maps included)."""
+    for parameter in model.vision_model.parameters():
+        if parameter.is_floating_point():
+            return parameter.device, parameter.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def _checkpoint_name(checkpoint: str) -> str:
+    """`OpenGVLab/InternVL2-1B` -> `InternVL2-1B`; a local folder -> its name."""
+    return Path(checkpoint.rstrip("/")).name or checkpoint
