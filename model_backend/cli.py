@@ -1,0 +1,227 @@
+"""Headless use: ask a checkpoint (or an OpenAI-compatible server) about images or a video.
+
+    python -m model_backend ask --model demo --image photo.jpg "Describe the image."
+    python -m model_backend ask --model OpenGVLab/InternVL2-1B --video clip.mp4 --frames 8 --json "What happens?"
+    python -m model_backend ask --server http://127.0.0.1:23333/v1 "Hello"
+    python -m model_backend make-demo ./demo-checkpoint
+
+The answer streams to stdout as it arrives; with `--json` one JSON object with the answer and
+its stats follows on the last line. Every failure is one `error: ...` line on stderr and a
+non-zero exit code. Ctrl-C stops the answer and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
+from model_backend.engines.base import Answer, Engine, EngineError
+from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, GenerationSettings, LoadSpec, ServerSpec
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+DEMO_NOTE = "note: the demo checkpoint has random weights; its answers are random text"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model_backend", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="ask one question and stream the answer")
+    ask.add_argument("question", metavar="QUESTION")
+    model = ask.add_argument_group("model (in-process)")
+    model.add_argument("--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder or 'demo'")
+    model.add_argument("--dtype", choices=DTYPES, default=LoadSpec.dtype)
+    model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
+    model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
+    model.add_argument("--allow-remote-code", action="store_true", help="let an unknown checkpoint run its own code")
+
+    media = ask.add_argument_group("media")
+    media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
+    media.add_argument("--video", metavar="FILE")
+    media.add_argument("--frames", type=int, default=VideoAttachment.num_frames, metavar="N")
+    media.add_argument("--start", type=float, metavar="S", help="start of the video range, in seconds")
+    media.add_argument("--end", type=float, metavar="E", help="end of the video range, in seconds")
+    media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
+
+    generation = ask.add_argument_group("generation")
+    defaults = GenerationSettings()
+    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N")
+    generation.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N")
+    generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
+    generation.add_argument("--temperature", type=float, metavar="T", help="sample with this temperature")
+    generation.add_argument("--top-p", type=float, metavar="P", help="sample with this nucleus")
+    generation.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty, metavar="R")
+    generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
+    generation.add_argument("--json", action="store_true", help="end with one JSON line: answer and stats")
+
+    server = ask.add_argument_group("OpenAI-compatible server (instead of --model)")
+    server.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:23333/v1")
+    server.add_argument("--api-key", metavar="KEY")
+    server.add_argument("--server-model", metavar="NAME", help="default: the first model the server lists")
+
+    demo = commands.add_parser("make-demo", help="write the tiny random-weight demo checkpoint to a folder")
+    demo.add_argument("directory", metavar="DIR", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ask":
+        if not args.model and not args.server:
+            parser.error("ask needs --model ID_OR_PATH or --server URL")
+        if args.greedy and (args.temperature is not None or args.top_p is not None):
+            parser.error("--greedy cannot be combined with --temperature/--top-p")
+    try:
+        if args.command == "make-demo":
+            return _make_demo(args.directory)
+        return _ask(args)
+    except KeyboardInterrupt:
+        print("\nerror: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # every failure becomes one plain line; tracebacks only on request
+        if os.environ.get("INTERNVL_STUDIO_DEBUG"):
+            raise
+        print(f"error: {_describe(error)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _ask(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a random model's text must not crash a narrow terminal
+    conversation = Conversation()
+    images = tuple(ImageAttachment(_read(path, "image"), name=Path(path).name) for path in args.image)
+    video = None
+    if args.video:
+        video = VideoAttachment(
+            _read(args.video, "video"),
+            name=Path(args.video).name,
+            num_frames=args.frames,
+            start_s=args.start,
+            end_s=args.end,
+            tiles_per_frame=args.tiles_per_frame,
+        )
+    conversation.ask(args.question, images=images, video=video)
+
+    engine = _engine(args)
+    stop = threading.Event()
+    answer = engine.stream(conversation, settings, stop)
+    stopped = _print_streamed(answer, stop)
+    text = answer.text()  # already drained; returns the joined pieces
+    if args.json:
+        stats = answer.stats
+        record = {
+            "answer": text,
+            "model": engine.label,
+            "prompt_tokens": stats.prompt_tokens,
+            "visual_tokens": stats.visual_tokens,
+            "tiles": stats.tiles,
+            "time_to_first_token_s": stats.time_to_first_token_s,
+            "tokens_per_s": stats.tokens_per_s,
+            "new_tokens": stats.new_tokens,
+            "peak_gpu_memory_gb": stats.peak_gpu_memory_gb,
+            "stopped": stopped,
+        }
+        print(json.dumps(record), flush=True)
+    if stopped:
+        print("stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _print_streamed(answer: Answer, stop: threading.Event) -> bool:
+    """Write pieces as they arrive; Ctrl-C sets `stop` and ends the answer cleanly. True if stopped."""
+    stopped = False
+    try:
+        for piece in answer:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        stopped = True
+        stop.set()
+        for piece in answer:  # the engine ends within a token or two once `stop` is set
+            sys.stdout.write(piece)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return stopped
+
+
+def _settings(args: argparse.Namespace) -> GenerationSettings:
+    defaults = GenerationSettings()
+    sampling = args.temperature is not None or args.top_p is not None
+    return GenerationSettings(
+        max_new_tokens=args.max_new_tokens,
+        do_sample=sampling,
+        temperature=defaults.temperature if args.temperature is None else args.temperature,
+        top_p=defaults.top_p if args.top_p is None else args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        system_prompt=args.system,
+        max_tiles=args.max_tiles,
+    )
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    if args.server:
+        # Imported here: the remote backend needs httpx and nothing of torch.
+        from model_backend.engines.openai_compat import OpenAICompatEngine, list_models
+
+        server = ServerSpec(base_url=args.server, model=args.server_model or "", api_key=args.api_key)
+        if not server.model:
+            models = list_models(server)
+            if not models:
+                raise EngineError(f"the server at {args.server} lists no models: pass --server-model NAME")
+            server = replace(server, model=models[0])
+        return OpenAICompatEngine(server)
+
+    from model_backend.engines.local import LocalEngine
+    from model_backend.loading import load_model
+
+    spec = LoadSpec(
+        checkpoint=args.model,
+        dtype=args.dtype,
+        quantization=args.quantization,
+        device=args.device,
+        allow_remote_code=args.allow_remote_code,
+    )
+    loaded = load_model(spec)
+    if loaded.is_demo:
+        print(DEMO_NOTE, file=sys.stderr)
+    for notice in loaded.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    return LocalEngine(loaded)
+
+
+def _make_demo(directory: Path) -> int:
+    from model_backend.demo_checkpoint import write_demo_checkpoint
+
+    path = write_demo_checkpoint(directory)
+    print(f"wrote the demo checkpoint to {path}", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def _read(path: str, kind: str) -> bytes:
+    file = Path(path)
+    if not file.exists():
+        raise FileNotFoundError(f"{kind} file not found: {path}")
+    if not file.is_file():
+        raise IsADirectoryError(f"{kind} path is not a file: {path}")
+    return file.read_bytes()
+
+
+def _describe(error: Exception) -> str:
+    """The user-facing message; unexpected exception types keep their name so bugs stay visible."""
+    message = str(error) or type(error).__name__
+    if type(error).__module__.startswith("model_backend"):  # our errors are written for users
+        return message
+    if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)):
+        return message
+    return f"{type(error).__name__}: {message}"
