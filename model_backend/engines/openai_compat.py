@@ -1,0 +1,291 @@
+"""Answer through an OpenAI-compatible server: LMDeploy `api_server`, vLLM `serve`, `transformers serve`.
+
+The whole history is sent every turn (these servers keep no session). Tokens stream back as server-sent
+events; setting `stop` closes the stream between two chunks, which also makes the server abort generation.
+Every failure becomes an `EngineError` whose message says what happened and what to do, and text that
+already arrived stays with the caller.
+
+>>> engine = OpenAICompatEngine(ServerSpec("http://127.0.0.1:23333", "OpenGVLab/InternVL2-8B"))
+>>> engine.label
+'server OpenGVLab/InternVL2-8B @ 127.0.0.1:23333'
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from model_backend.conversation import AnswerStats, Conversation
+from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.openai_messages import (
+    FLAVOURS,
+    Flavour,
+    build_messages,
+    sampling_fields,
+    vllm_processor_fields,
+)
+from model_backend.settings import GenerationSettings, ServerSpec
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _api_root(base_url: str) -> str:
+    """`http://host:port` and `http://host:port/v1` both name the server; requests go to `.../v1/...`."""
+    root = base_url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _model_cards(base_url: str, api_key: str | None, timeout: float) -> list[dict]:
+    url = f"{_api_root(base_url)}/v1/models"
+    try:
+        response = httpx.get(url, headers=_headers(api_key), timeout=timeout)
+    except httpx.HTTPError as error:
+        raise _transport_error(error, base_url) from error
+    _raise_for_status(response, base_url, model=None)
+    try:
+        return list(response.json()["data"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise EngineError(
+            f"The server at {base_url} answered /v1/models with something that is not a model list"
+        ) from error
+
+
+def list_models(server: ServerSpec | str, api_key: str | None = None, timeout: float = 5) -> list[str]:
+    """Model names the server serves (GET /v1/models), in the server's order.
+
+    `server` is a `ServerSpec` (its API key is used unless `api_key` is given) or a base URL.
+    """
+    if isinstance(server, ServerSpec):
+        api_key, server = api_key or server.api_key, server.base_url
+    return [str(card["id"]) for card in _model_cards(server, api_key, timeout)]
+
+
+class OpenAICompatEngine:
+    """The `Engine` protocol over HTTP. `flavour="auto"` asks the server what it is on first use."""
+
+    def __init__(self, server: ServerSpec, flavour: Flavour | Literal["auto"] = "auto") -> None:
+        if flavour != "auto" and flavour not in FLAVOURS:
+            raise ValueError(f"flavour must be auto or one of {', '.join(FLAVOURS)}, got {flavour!r}")
+        self.server = server
+        self._flavour: Flavour | None = None if flavour == "auto" else flavour
+        self._cards: list[dict] | None = None
+        self.label = f"server {server.model} @ {urlsplit(server.base_url).netloc}"
+
+    # -- what the server is -------------------------------------------------------------------
+
+    def _model_card(self) -> dict | None:
+        if self._cards is None:
+            self._cards = _model_cards(self.server.base_url, self.server.api_key, CONNECT_TIMEOUT_S)
+        return next((card for card in self._cards if card.get("id") == self.server.model), None)
+
+    def flavour(self) -> Flavour:
+        """lmdeploy / vllm name themselves in `owned_by`; transformers serve has its own routes."""
+        if self._flavour is None:
+            card = self._model_card() or {}
+            owner = str(card.get("owned_by", "")).lower()
+            if owner in ("lmdeploy", "vllm"):
+                self._flavour = owner  # type: ignore[assignment]
+            else:
+                self._flavour = "transformers" if self._has_route("/load_model") else "openai"
+        return self._flavour
+
+    def _has_route(self, path: str) -> bool:
+        try:
+            response = httpx.get(f"{_api_root(self.server.base_url)}/openapi.json", timeout=CONNECT_TIMEOUT_S)
+            return response.status_code == 200 and path in response.json().get("paths", {})
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False  # no schema: treat it as a plain OpenAI-style server
+
+    def context_window(self) -> int | None:
+        """vLLM reports `max_model_len` with each model; other servers do not say."""
+        try:
+            card = self._model_card()
+        except EngineError:
+            return None
+        length = (card or {}).get("max_model_len")
+        return int(length) if isinstance(length, int) else None
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def request_body(self, conversation: Conversation, settings: GenerationSettings) -> dict:
+        flavour = self.flavour()
+        body = {"model": self.server.model, "messages": build_messages(conversation, settings, flavour), "stream": True}
+        body.update(sampling_fields(settings, flavour))
+        if flavour == "vllm":
+            body.update(vllm_processor_fields(conversation, settings))
+        return body
+
+    def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
+        return Answer(lambda stats: self._pieces(conversation, settings, stop, stats))
+
+    def _pieces(
+        self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event, stats: AnswerStats
+    ) -> Iterator[str]:
+        base_url = self.server.base_url
+        try:
+            body = self.request_body(conversation, settings)
+        except (ValueError, OSError) as error:  # MediaError is a ValueError: unreadable image or video
+            raise EngineError(f"Could not prepare the images for the server: {error}") from error
+        if stop.is_set():
+            return
+        # The read timeout bounds the wait for each chunk, so a hung server cannot hang the app.
+        timeout = httpx.Timeout(self.server.timeout_s, connect=CONNECT_TIMEOUT_S)
+        started = time.perf_counter()
+        first_token_at: float | None = None
+        pieces = 0
+        finished = False
+        try:
+            with (
+                httpx.Client(timeout=timeout) as client,
+                client.stream(
+                    "POST",
+                    f"{_api_root(base_url)}/v1/chat/completions",
+                    json=body,
+                    headers=_headers(self.server.api_key),
+                ) as response,
+            ):
+                if response.status_code >= 400:
+                    response.read()
+                    self._check_status(response)
+                for event in _sse_events(response):
+                    if stop.is_set():
+                        return  # leaving the `with` closes the connection; the server aborts generation
+                    if event is None:
+                        finished = True
+                        break
+                    finished = finished or _finish_reason(event) is not None
+                    _read_usage(event, stats)
+                    text = _delta_text(event)
+                    if text:
+                        if first_token_at is None:
+                            first_token_at = time.perf_counter()
+                            stats.time_to_first_token_s = first_token_at - started
+                        pieces += 1
+                        yield text
+        except httpx.TimeoutException as error:
+            what = "stopped sending the answer" if pieces else "did not answer"
+            raise EngineError(
+                f"The server at {base_url} {what} within {self.server.timeout_s:g} s"
+                + ("; the answer is incomplete." if pieces else ". It may be overloaded or still loading the model.")
+            ) from error
+        except httpx.HTTPError as error:
+            if pieces:
+                raise EngineError(
+                    f"The connection to {base_url} broke mid-answer; the answer is incomplete."
+                ) from error
+            raise _transport_error(error, base_url) from error
+        finally:
+            if first_token_at is not None:
+                stats.new_tokens = max(stats.new_tokens, pieces)
+                elapsed = time.perf_counter() - first_token_at
+                if elapsed > 0 and stats.new_tokens > 1:
+                    # The first token's time belongs to the prompt; the rate covers the tokens after it.
+                    stats.tokens_per_s = (stats.new_tokens - 1) / elapsed
+        if not finished:
+            raise EngineError(f"The server at {base_url} ended the stream without finishing; the answer is incomplete.")
+
+    def _check_status(self, response: httpx.Response) -> None:
+        _raise_for_status(response, self.server.base_url, self.server.model, self._served_models)
+
+    def _served_models(self) -> list[str] | None:
+        try:
+            return list_models(self.server)
+        except EngineError:
+            return None
+
+
+def _transport_error(error: httpx.HTTPError, base_url: str) -> EngineError:
+    if isinstance(error, httpx.ConnectError):
+        return EngineError(f"Could not connect to the server at {base_url}: is it running?")
+    if isinstance(error, httpx.TimeoutException):
+        return EngineError(f"The server at {base_url} did not answer in time. Is the address right?")
+    return EngineError(f"Talking to the server at {base_url} failed: {error}")
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The human part of an error body: FastAPI `detail`, OpenAI `error.message`, vLLM/LMDeploy `message`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300]
+    if isinstance(body, dict):
+        error = body.get("error")
+        for value in (
+            body.get("detail"),
+            error.get("message") if isinstance(error, dict) else error,
+            body.get("message"),
+        ):
+            if value:
+                return str(value)
+    return str(body)[:300]
+
+
+def _raise_for_status(response: httpx.Response, base_url: str, model: str | None, served=None) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    message = _server_message(response)
+    if status in (401, 403):
+        raise EngineError(f"The server at {base_url} refused the API key ({status}: {message}). Check the API key.")
+    if model is not None and status in (400, 404, 422) and served is not None:
+        # Servers word an unknown model differently (404 in vLLM/LMDeploy, 400 in a pinned transformers serve),
+        # so ask the server what it serves rather than parse the wording.
+        names = served()
+        if names is not None and model not in names:
+            raise EngineError(f"The server does not serve model {model}; it serves: {', '.join(names) or 'nothing'}")
+    if status == 404:
+        raise EngineError(f"The server at {base_url} has no such endpoint or model (404: {message})")
+    if status < 500:
+        raise EngineError(f"The server at {base_url} rejected the request ({status}: {message})")
+    raise EngineError(f"The server at {base_url} failed ({status}: {message}). Check its log.")
+
+
+def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
+    """JSON payloads of `data:` lines; None for `[DONE]`. An error event raises."""
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue  # blank separators, comments (`: ping`), `event:` lines
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            yield None
+            return
+        try:
+            event = json.loads(data)
+        except ValueError as error:
+            raise EngineError(f"The server sent a malformed stream event: {data[:120]!r}") from error
+        if isinstance(event, dict) and ("error" in event or event.get("object") == "error"):
+            detail = event.get("error", event)
+            detail = detail.get("message", detail) if isinstance(detail, dict) else detail
+            raise EngineError(f"The server failed while answering: {detail}; the answer is incomplete.")
+        yield event
+
+
+def _delta_text(event: dict) -> str:
+    choices = event.get("choices") or []
+    if not choices:
+        return ""
+    return (choices[0].get("delta") or {}).get("content") or ""
+
+
+def _finish_reason(event: dict) -> str | None:
+    choices = event.get("choices") or []
+    return choices[0].get("finish_reason") if choices else None
+
+
+def _read_usage(event: dict, stats: AnswerStats) -> None:
+    usage = event.get("usage")
+    if isinstance(usage, dict):
+        if isinstance(usage.get("prompt_tokens"), int):
+            stats.prompt_tokens = usage["prompt_tokens"]
+        if isinstance(usage.get("completion_tokens"), int):
+            stats.new_tokens = usage["completion_tokens"]
