@@ -110,6 +110,11 @@ def _ask(args: argparse.Namespace) -> int:
             tiles_per_frame=args.tiles_per_frame,
         )
     conversation.ask(args.question, images=images, video=video)
+    if args.image and not args.server:
+        from model_backend.preprocess.images import open_image
+
+        for path in args.image:
+            open_image(path)  # a damaged image should fail now, not after a load that may take minutes
 
     engine = _engine(args)
     stop = threading.Event()
