@@ -60,7 +60,7 @@ def make_png(width: int, height: int, seed: int = 0, mode: str = "RGB") -> bytes
         img.putalpha(alpha)
     elif mode == "I;16":
         arr = np.asarray(img.convert("L"), dtype=np.uint16) * 257
-        img = Image.fromarray(arr, mode="I;16")
+        img = Image.fromarray(arr)  # uint16 -> "I;16"
     elif mode != "RGB":
         img = img.convert(mode)
     buf = io.BytesIO()

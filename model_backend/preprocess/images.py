@@ -77,7 +77,9 @@ def open_image(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> Image
             raise MediaError(
                 f"The image is too large to open safely ({exc}); the limit is {max_pixels / 1e6:.0f} megapixels."
             ) from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        except UnidentifiedImageError as exc:
+            raise MediaError(f"{_describe(source)} is not an image PIL can read (unknown or damaged format).") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
             raise MediaError(f"{_describe(source)} is not an image PIL can read ({exc}).") from exc
     width, height = image.size
     if width * height > max_pixels:

@@ -25,6 +25,8 @@ def normalize_tiles(
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, as torchvision's ToTensor then Normalize."""
     m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
     s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    if not tiles.flags.writeable:  # torch warns on read-only buffers (np.asarray of a PIL image)
+        tiles = tiles.copy()
     chw = torch.from_numpy(tiles).permute(0, 3, 1, 2).contiguous()  # uint8 transpose: cheap
     return chw.to(torch.float32).div_(255).sub_(m).div_(s)
 
