@@ -1,0 +1,21 @@
+"""InternVL Studio: chat with InternVL vision-language models about images, several images and videos.
+
+The entry file only routes: page config, the shared sidebar (which loads the model with visible
+progress), and the four pages. Run with `make run`; `INTERNVL_MODEL` picks the first checkpoint.
+"""
+
+import streamlit as st
+
+from components import sidebar
+
+st.set_page_config(page_title="InternVL Studio", page_icon="🔭", layout="wide")
+
+pages = [
+    st.Page("pages/image_chat.py", title="Image chat", icon="🖼️", default=True),
+    st.Page("pages/multi_image.py", title="Multi-image compare", icon="🧩"),
+    st.Page("pages/video_qa.py", title="Video QA", icon="🎞️"),
+    st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+]
+navigation = st.navigation(pages)
+sidebar.render()
+navigation.run()

@@ -1,0 +1,90 @@
+"""The buttons under a conversation: regenerate, edit-and-resend, clear, export, import.
+
+Each action is a widget callback, so it changes the conversation before the page is drawn;
+the page then streams whatever turn is left without an answer.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import state
+from model_backend.conversation import Conversation, ConversationError, edited
+
+
+def render(page: str, conversation: Conversation) -> None:
+    has_turns = bool(conversation.turns)
+    regen, edit, clear, export, load = st.columns([1, 1, 1, 1, 1])
+    regen.button(
+        "🔄 Regenerate",
+        key=f"regen_{page}",
+        disabled=not has_turns,
+        on_click=_regenerate,
+        args=(conversation,),
+        width="stretch",
+    )
+    with edit.popover("✏️ Edit last", disabled=not has_turns, width="stretch"):
+        last = conversation.turns[-1].question if has_turns else ""
+        # The key follows the turn count, so the box refills with the newest question.
+        edit_key = f"edit_text_{page}_{len(conversation.turns)}"
+        st.text_area("Last question", value=last, key=edit_key)
+        st.button("Resend", key=f"resend_{page}", on_click=_resend, args=(page, conversation, edit_key), type="primary")
+    clear.button("🗑️ Clear", key=f"clear_{page}", disabled=not has_turns, on_click=_clear, args=(page,), width="stretch")
+    with export.popover("⬇️ Export", disabled=not has_turns, width="stretch"):
+        st.download_button(
+            "Markdown",
+            data=conversation.to_markdown,
+            file_name=f"{page}-conversation.md",
+            mime="text/markdown",
+            key=f"export_md_{page}",
+            on_click="ignore",
+        )
+        st.download_button(
+            "JSON (with images)",
+            data=conversation.to_json,
+            file_name=f"{page}-conversation.json",
+            mime="application/json",
+            key=f"export_json_{page}",
+            on_click="ignore",
+        )
+    with load.popover("⬆️ Import", width="stretch"):
+        st.file_uploader(
+            "A JSON export",
+            type=["json"],
+            key=f"import_{page}",
+            on_change=_import,
+            args=(page,),
+            help="Replaces this page's conversation",
+        )
+    problem = st.session_state.pop(f"import_error_{page}", None)
+    if problem:
+        st.error(problem)
+
+
+def _regenerate(conversation: Conversation) -> None:
+    last = conversation.turns[-1]
+    conversation.turns[-1] = edited(last, last.question)
+
+
+def _resend(page: str, conversation: Conversation, edit_key: str) -> None:
+    question = st.session_state.get(edit_key, "").strip()
+    if not question:
+        st.session_state[f"import_error_{page}"] = "The edited question is empty."
+        return
+    conversation.turns[-1] = edited(conversation.turns[-1], question)
+
+
+def _clear(page: str) -> None:
+    state.replace_conversation(page, Conversation())
+
+
+def _import(page: str) -> None:
+    uploaded = st.session_state.get(f"import_{page}")
+    if uploaded is None:
+        return
+    try:
+        imported = Conversation.from_json(uploaded.getvalue())
+    except ConversationError as error:
+        st.session_state[f"import_error_{page}"] = f"Could not import {uploaded.name}: {error}"
+        return
+    state.replace_conversation(page, imported)

@@ -1,0 +1,29 @@
+"""Draw the boxes of a grounding answer on the image the question was about."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import media
+from model_backend.conversation import Turn
+from model_backend.grounding import draw_boxes, parse_boxes
+
+
+def show(turns: list[Turn], answer: str) -> None:
+    """Under an answer with `<box>` tags, the latest single image of `turns` with those boxes drawn."""
+    boxes = parse_boxes(answer)
+    if not boxes:
+        return
+    image = next((t.images for t in reversed(turns) if t.images), ())
+    if len(image) != 1:
+        st.caption("The answer has boxes, but there is no single image to draw them on.")
+        return
+    if media.check_image(image[0].data, image[0].name) is None:
+        st.image(_boxed(image[0].data, answer), caption=f"{len(boxes)} box(es) from the answer", width=480)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _boxed(data: bytes, answer: str) -> bytes:
+    from model_backend.preprocess.images import open_image
+
+    return media._png(draw_boxes(open_image(data), parse_boxes(answer)))

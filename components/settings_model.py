@@ -1,0 +1,171 @@
+"""Settings, model half: backend, checkpoint (catalog, hub id, folder, demo), precision, devices.
+
+Widgets start from the current frozen settings; nothing changes until the page's Apply button
+builds new dataclasses, so a half-filled form never reaches the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from components import state
+from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
+
+SOURCES = ["Catalog", "Hub id", "Local folder", "Demo (offline, random weights)"]
+BACKENDS = {"In-process (transformers)": "local", "OpenAI-compatible server": "server"}
+QUANT_LABELS = {"none": "none", "8bit": "8-bit (bitsandbytes)", "4bit": "4-bit (bitsandbytes)"}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the form says; `spec_fields` become a LoadSpec on Apply."""
+
+    spec_fields: dict[str, Any]
+    problem: str | None = None
+
+
+def _catalog() -> tuple[list[Any], Any, Any]:
+    try:
+        from model_backend.catalog import CATALOG, find_entry, has_6b_vision
+    except ImportError:
+        return [], None, None
+    return list(CATALOG), find_entry, has_6b_vision
+
+
+def backend_choice() -> str:
+    current = state.backend()
+    labels = list(BACKENDS)
+    label = st.radio("Backend", labels, index=list(BACKENDS.values()).index(current), horizontal=True, key="backend")
+    return BACKENDS[label]
+
+
+def catalog_table() -> None:
+    entries, _, _ = _catalog()
+    if not entries:
+        st.caption("The model catalog is not available in this build.")
+        return
+    rows = [
+        {
+            "checkpoint": e.name,
+            "params (B)": e.params_b,
+            "LLM": e.llm,
+            "vision": e.vision,
+            "bf16 GB": round(e.memory_gb("none"), 1),
+            "8-bit GB": round(e.memory_gb("8bit"), 1),
+            "4-bit GB": round(e.memory_gb("4bit"), 1),
+        }
+        for e in entries
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
+    """Where the weights come from and how to load them."""
+    entries, find_entry, has_6b_vision = _catalog()
+    names = [e.name for e in entries]
+    entry = find_entry(spec.checkpoint) if find_entry else None
+    if spec.checkpoint == "demo":
+        default_source = 3
+    elif entry is not None:
+        default_source = 0
+    elif Path(spec.checkpoint).exists():
+        default_source = 2
+    else:
+        default_source = 1
+    source = st.radio("Checkpoint from", SOURCES, index=default_source, horizontal=True, key="ckpt_source")
+    allow_code, problem = False, None
+    if source == "Catalog":
+        if not names:
+            return ModelChoice({}, "The catalog is not available: give a hub id or a folder.")
+        index = names.index(entry.name) if entry is not None and entry.name in names else 0
+        checkpoint = st.selectbox("Checkpoint", names, index=index, key="ckpt_catalog")
+        entry = find_entry(checkpoint)
+    elif source == "Hub id":
+        checkpoint = st.text_input("Hub id", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub")
+        entry = find_entry(checkpoint) if find_entry and checkpoint else None
+        if checkpoint and entry is None:
+            st.warning(
+                "This checkpoint is not in the catalog. Loading it runs Python code that ships with it, "
+                "on this machine, with your permissions. Allow it only for checkpoints you trust."
+            )
+            allow_code = st.checkbox("Allow this checkpoint's own code", value=spec.allow_remote_code, key="allow_code")
+    elif source == "Local folder":
+        checkpoint = st.text_input(
+            "Folder", value=spec.checkpoint if default_source == 2 else "", key="ckpt_folder", help="e.g. a fine-tune"
+        )
+        if checkpoint and not Path(checkpoint).is_dir():
+            problem = f"The folder {checkpoint} does not exist."
+        entry = None
+    else:
+        checkpoint, entry = "demo", None
+        st.info("The demo checkpoint works offline, but its weights are random: its answers are random text.")
+    if not checkpoint.strip():
+        problem = problem or "Give a checkpoint."
+    options = _load_options(spec, entry, has_6b_vision)
+    fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
+    _memory_estimate(entry, fields["quantization"])
+    return ModelChoice(fields, problem)
+
+
+def _load_options(spec: LoadSpec, entry: Any, has_6b_vision: Any) -> dict[str, Any]:
+    precision, quant, device = st.columns(3)
+    dtype = precision.selectbox("Precision", DTYPES, index=DTYPES.index(spec.dtype), key="dtype")
+    quantization = quant.selectbox(
+        "Quantization",
+        QUANTIZATIONS,
+        index=QUANTIZATIONS.index(spec.quantization),
+        format_func=QUANT_LABELS.get,
+        key="quant",
+    )
+    placement = device.selectbox(
+        "Device",
+        DEVICE_PLACEMENTS,
+        index=DEVICE_PLACEMENTS.index(spec.device),
+        key="device",
+        help="split = spread the LLM layers over every GPU, vision encoder on GPU 0",
+    )
+    flash = st.checkbox(
+        "Flash-attention (falls back to standard attention when unavailable)", spec.flash_attention, key="flash"
+    )
+    force = False
+    if quantization == "4bit" and entry is not None and has_6b_vision is not None and has_6b_vision(entry):
+        st.warning(
+            f"{entry.name} uses the 6-billion-parameter vision encoder, which 4-bit quantization breaks "
+            "(answers become garbage). Use 8-bit, or load in 4-bit anyway:"
+        )
+        force = st.checkbox("Load in 4-bit anyway", value=spec.force_4bit, key="force4")
+    return {
+        "dtype": dtype,
+        "quantization": quantization,
+        "device": placement,
+        "flash_attention": flash,
+        "force_4bit": force,
+    }
+
+
+def _memory_estimate(entry: Any, quantization: str) -> None:
+    gpu = gpu_memory()
+    where = "no GPU: runs on CPU" if gpu is None else f"GPU free {gpu[0]:.1f} of {gpu[1]:.1f} GB"
+    if entry is None:
+        st.caption(f"Memory estimate: unknown for this checkpoint · {where}")
+        return
+    need = entry.memory_gb(quantization)
+    st.caption(f"Memory estimate: about {need:.1f} GB for {entry.name} ({QUANT_LABELS[quantization]}) · {where}")
+    if gpu is not None and need > gpu[0]:
+        st.warning(f"About {need:.1f} GB is needed but only {gpu[0]:.1f} GB is free: try 8-/4-bit or split.")
+
+
+def gpu_memory() -> tuple[float, float] | None:
+    """(free, total) GB of the current GPU, or None without one."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    free, total = torch.cuda.mem_get_info()
+    return free / 1e9, total / 1e9

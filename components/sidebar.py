@@ -1,0 +1,110 @@
+"""The sidebar every page shares: which model answers, how it is loaded, and its load state.
+
+Loading happens here, once per run, inside an `st.status` fed by `load_model`'s progress
+callback, so the user sees the download/load advance. When the hub cannot be reached the
+sidebar says so in plain words and offers the offline demo checkpoint in one click.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import model_cache, state
+from model_backend.engines.base import Engine
+from model_backend.settings import LoadSpec
+
+DEMO_ID = "demo"
+DEMO_BADGE = "Demo checkpoint: random weights, so its answers are random text."
+
+
+def render() -> Engine | None:
+    """Draw the model panel and return the engine the pages should use (None when none is usable)."""
+    with st.sidebar:
+        st.subheader("Model")
+        if st.session_state.get(state.ENGINE_OVERRIDE) is not None:
+            engine = model_cache.ensure_engine()
+            st.caption(f"Test engine: {getattr(engine, 'label', 'fake')}")
+            return engine
+        if state.backend() == "server":
+            return _server_panel()
+        return _local_panel()
+
+
+def _server_panel() -> Engine | None:
+    server = state.server_spec()
+    if server is None:
+        st.warning("No server set: choose one on the Settings page.")
+        return None
+    st.markdown(f"**Server** `{server.base_url}`  \n**Model** `{server.model}`")
+    st.caption("Answers come from an OpenAI-compatible server.")
+    return model_cache.ensure_engine()
+
+
+def _local_panel() -> Engine | None:
+    spec = state.load_spec()
+    st.markdown(f"**Checkpoint** `{spec.checkpoint}`")
+    engine = model_cache.model_slot().peek(spec)
+    if engine is None and model_cache.load_failure() is None:
+        engine = _load_with_progress(spec)
+    failure = model_cache.load_failure()
+    if failure is not None:
+        _failure_panel(failure)
+        return None
+    _loaded_panel(spec)
+    return engine
+
+
+def _load_with_progress(spec: LoadSpec) -> Engine | None:
+    with st.status(f"Loading {spec.checkpoint}…", expanded=True) as status:
+        bar = st.progress(0.0)
+        line = st.empty()
+
+        def progress(message: str, fraction: float | None) -> None:
+            line.caption(message)
+            if fraction is not None:
+                bar.progress(min(max(fraction, 0.0), 1.0))
+
+        engine = model_cache.ensure_engine(progress)
+        if engine is None:
+            status.update(label="Loading failed", state="error", expanded=False)
+        else:
+            status.update(label="Loaded", state="complete", expanded=False)
+    return engine
+
+
+def _failure_panel(failure: model_cache.LoadFailure) -> None:
+    if failure.unavailable:
+        st.error(
+            f"Could not download **{failure.spec.checkpoint}**: the model hub cannot be reached from this "
+            f"machine.\n\n{failure.message}"
+        )
+    else:
+        st.error(failure.message)
+    st.caption("Your conversations are kept.")
+    if failure.spec.checkpoint != DEMO_ID and st.button("Use the offline demo checkpoint", type="primary"):
+        state.use_local(LoadSpec(checkpoint=DEMO_ID))
+        st.rerun()
+    if st.button("Try again"):
+        model_cache.retry()
+        st.rerun()
+
+
+def _loaded_panel(spec: LoadSpec) -> None:
+    loaded = model_cache.loaded_model()
+    if loaded is None:
+        return
+    dtype = str(getattr(loaded, "dtype", spec.dtype)).replace("torch.", "")
+    precision = dtype if spec.quantization == "none" else f"{spec.describe()}, compute {dtype}"
+    memory = getattr(loaded, "memory_gb", None)
+    rows = [f"**Precision** {precision}", f"**Device** {getattr(loaded, 'device', spec.device)}"]
+    if memory is not None:
+        rows.append(f"**Memory** {memory:.2f} GB")
+    context = getattr(loaded, "context_tokens", None)
+    if context:
+        rows.append(f"**Context** {context:,} tokens")
+    st.markdown("  \n".join(rows))
+    st.success("Loaded", icon="✅")
+    if getattr(loaded, "is_demo", False):
+        st.warning(DEMO_BADGE, icon="🎲")
+    for notice in getattr(loaded, "notices", []) or []:
+        st.info(notice)

@@ -1,0 +1,42 @@
+"""Image chat: one image (uploaded, from the gallery, or none), many rounds, grounding boxes drawn."""
+
+import streamlit as st
+
+from components import chat, chat_actions, media, model_cache, state, stats
+from model_backend.conversation import ConversationError
+
+PAGE = "image"
+
+st.title("🖼️ Image chat")
+settings = state.generation_settings()
+conversation = state.conversation(PAGE)
+engine = model_cache.current_engine()
+
+picker, preview = st.columns([3, 2])
+with picker:
+    image, suggested = media.image_picker(PAGE)
+with preview:
+    if image is not None:
+        media.show_tile_preview(image, settings.max_tiles)
+    else:
+        st.caption("No image: the model answers from text alone.")
+
+chat.show_history(conversation, draw_boxes=True)
+chat_actions.render(PAGE, conversation)
+stats.context_meter(conversation, engine, settings)
+
+question = st.chat_input("Ask about the image, or anything")
+if suggested and not conversation.turns and st.button(f"💡 Ask: {suggested}", key="ask_suggested"):
+    question = suggested
+if question:
+    # The image goes with the question only when it differs from the last one sent.
+    sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
+    attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
+    try:
+        conversation.ask(question, images=attach)
+    except ConversationError as error:
+        st.error(str(error))
+    else:
+        st.rerun()  # redraw with the new question in the history, then stream below it
+
+chat.answer_pending(PAGE, conversation, engine, settings)

@@ -1,0 +1,39 @@
+"""Multi-image compare: 2..N images in one question, labelled Image-1..k; follow-ups keep them."""
+
+import streamlit as st
+
+from components import chat, chat_actions, model_cache, multi_media, state, stats
+from model_backend.conversation import ConversationError
+
+PAGE = "multi"
+
+st.title("🧩 Multi-image compare")
+settings = state.generation_settings()
+conversation = state.conversation(PAGE)
+engine = model_cache.current_engine()
+
+attached = multi_media.first_images(conversation)
+if attached:
+    st.caption(f"This conversation is about {len(attached)} images; clear it to compare others.")
+    images = attached
+else:
+    images = multi_media.images_picker(PAGE, state.max_images(), settings.max_tiles)
+
+chat.show_history(conversation)
+chat_actions.render(PAGE, conversation)
+stats.context_meter(conversation, engine, settings)
+
+question = st.chat_input("Compare the images, e.g. “What differs between Image-1 and Image-2?”")
+if question:
+    if not images or len(images) < 2:
+        st.error("Upload at least two images first.")
+    else:
+        try:
+            # Images attach to the first turn only: follow-ups refer to the same Image-k labels.
+            conversation.ask(question, images=multi_media.images_to_attach(conversation, images))
+        except ConversationError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+
+chat.answer_pending(PAGE, conversation, engine, settings)
