@@ -1,0 +1,152 @@
+"""Known InternVL checkpoints: what they are made of and what they need to run.
+
+Data only, no code paths: the Settings page lists these, the loader maps a catalog name to its
+hub id and refuses 4-bit on 6B-ViT models, the device-map code reads `llm_layers`, and the
+memory meter compares `memory_gb(quantization)` with the GPU present. Code must never sniff a
+model's name (`'4B' in name`); it reads the fields here (or the checkpoint's own config).
+
+Sources: the seeds in `../shared/seeds/` (001: InternVL2.5 README and layer counts; 003:
+InternVL2 model card; 004: InternVL-Chat-V1-2 card; 000: InternVL2 layer counts) and
+DESIGN.md section 2. The InternVL3 rows are not in the seeds; they follow the InternVL3 model
+cards (InternViT-300M-448px-V2_5 + Qwen2.5; 24/28/28 LLM layers; template internvl2_5).
+
+>>> find_entry("opengvlab/internvl2-1b").llm
+'Qwen2-0.5B-Instruct'
+>>> find_entry("InternVL2-26B").vision
+'InternViT-6B'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+VISION_300M = "InternViT-300M"
+VISION_6B = "InternViT-6B"
+ImageHandling = Literal["dynamic", "fixed448"]
+
+DEFAULT_CHECKPOINT = "OpenGVLab/InternVL2-1B"
+
+#: Bytes per parameter when loaded. bf16 is exactly 2. bitsandbytes keeps embeddings, norms,
+#: the output head and (for 8-bit outlier handling) some values in 16 bits and stores
+#: quantization constants, so 8-bit and 4-bit cost a little more than 1 and 0.5 bytes.
+BYTES_PER_PARAM: dict[str, float] = {"none": 2.0, "8bit": 1.1, "4bit": 0.6}
+#: Fixed overhead in GB: CUDA context, the allocator's reserve and the vision encoder's activations.
+FIXED_OVERHEAD_GB = 1.0
+#: Per-billion-parameter overhead in GB: KV cache and activations for a few thousand tokens
+#: (a 12-tile image is ~3.1k tokens). Grows with the model, not with the quantization.
+OVERHEAD_GB_PER_B = 0.05
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One published checkpoint. `params_b` is billions of parameters; `llm_layers` drives multi-GPU maps.
+
+    `context_tokens` is the context the model was trained with (InternVL2: 8k per its model card),
+    which is what answers stay good within; the checkpoint's `max_position_embeddings` may be larger.
+    """
+
+    name: str
+    hub_id: str
+    family: str
+    llm: str
+    params_b: float
+    llm_layers: int
+    vision: str
+    template: str
+    image_handling: ImageHandling
+    context_tokens: int
+
+    def memory_gb(self, quantization: str = "none") -> float:
+        """Estimated GPU memory (GB, 10^9 bytes) to load and chat: weights + overhead.
+
+        `params_b * BYTES_PER_PARAM[quantization] + FIXED_OVERHEAD_GB + OVERHEAD_GB_PER_B * params_b`.
+        An estimate to compare against the GPU present, not a measurement.
+
+        >>> round(find_entry("InternVL2-8B").memory_gb("none"), 1)
+        17.6
+        """
+        if quantization not in BYTES_PER_PARAM:
+            raise ValueError(f"quantization must be one of {', '.join(BYTES_PER_PARAM)}, got {quantization!r}")
+        weights = self.params_b * BYTES_PER_PARAM[quantization]
+        return weights + FIXED_OVERHEAD_GB + OVERHEAD_GB_PER_B * self.params_b
+
+
+def _entry(name, family, llm, params_b, layers, vision, template, image_handling="dynamic", context=8192):
+    return CatalogEntry(
+        name, f"OpenGVLab/{name}", family, llm, params_b, layers, vision, template, image_handling, context
+    )
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    # InternVL 1.2: one fixed 448x448 image (no tiling), 256 tokens; Nous-Hermes-2-Yi-34B (4k context).
+    _entry(
+        "InternVL-Chat-V1-2",
+        "InternVL-Chat-V1.2",
+        "Nous-Hermes-2-Yi-34B",
+        40.0,
+        60,
+        VISION_6B,
+        "Hermes-2",
+        "fixed448",
+        context=4096,
+    ),
+    # InternVL2 (seed 003): trained with an 8k context window.
+    _entry("InternVL2-1B", "InternVL2", "Qwen2-0.5B-Instruct", 0.9, 24, VISION_300M, "Hermes-2"),
+    _entry("InternVL2-2B", "InternVL2", "internlm2-chat-1_8b", 2.2, 24, VISION_300M, "internlm2-chat"),
+    _entry("InternVL2-4B", "InternVL2", "Phi-3-mini-128k-instruct", 4.2, 32, VISION_300M, "phi3-chat"),
+    _entry("InternVL2-8B", "InternVL2", "internlm2_5-7b-chat", 8.1, 32, VISION_300M, "internlm2-chat"),
+    _entry("InternVL2-26B", "InternVL2", "internlm2-chat-20b", 25.5, 48, VISION_6B, "internlm2-chat"),
+    _entry("InternVL2-40B", "InternVL2", "Nous-Hermes-2-Yi-34B", 40.1, 60, VISION_6B, "Hermes-2"),
+    _entry("InternVL2-Llama3-76B", "InternVL2", "Hermes-2-Theta-Llama-3-70B", 76.3, 80, VISION_6B, "internlm2-chat"),
+    # InternVL2.5 (seed 001); trained with a 16k context.
+    _entry(
+        "InternVL2_5-1B", "InternVL2.5", "Qwen2.5-0.5B-Instruct", 0.9, 24, VISION_300M, "internvl2_5", context=16384
+    ),
+    _entry(
+        "InternVL2_5-2B", "InternVL2.5", "internlm2_5-1_8b-chat", 2.2, 24, VISION_300M, "internvl2_5", context=16384
+    ),
+    _entry("InternVL2_5-4B", "InternVL2.5", "Qwen2.5-3B-Instruct", 3.7, 36, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL2_5-8B", "InternVL2.5", "internlm2_5-7b-chat", 8.1, 32, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL2_5-26B", "InternVL2.5", "internlm2_5-20b-chat", 25.5, 48, VISION_6B, "internvl2_5", context=16384),
+    _entry("InternVL2_5-38B", "InternVL2.5", "Qwen2.5-32B-Instruct", 38.4, 64, VISION_6B, "internvl2_5", context=16384),
+    _entry("InternVL2_5-78B", "InternVL2.5", "Qwen2.5-72B-Instruct", 78.4, 80, VISION_6B, "internvl2_5", context=16384),
+    # InternVL3 (not in the seeds; see the module docstring).
+    _entry("InternVL3-1B", "InternVL3", "Qwen2.5-0.5B", 0.9, 24, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL3-2B", "InternVL3", "Qwen2.5-1.5B", 2.1, 28, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL3-8B", "InternVL3", "Qwen2.5-7B", 7.9, 28, VISION_300M, "internvl2_5", context=16384),
+)
+
+
+def _key(text: str) -> str:
+    return text.strip().rstrip("/\\").casefold()
+
+
+_BY_KEY: dict[str, CatalogEntry] = {}
+for _e in CATALOG:
+    _BY_KEY[_key(_e.name)] = _e
+    _BY_KEY[_key(_e.hub_id)] = _e
+    _BY_KEY[_key(f"models--OpenGVLab--{_e.name}")] = _e  # a folder of the Hugging Face cache
+
+
+def find_entry(name_or_hub_id_or_path: str) -> CatalogEntry | None:
+    """The catalog entry for a name, hub id or a folder named after one (case-insensitive), else None.
+
+    An existing local folder counts by its last component, so `/data/InternVL2-1B/` matches while
+    a fine-tuned `/data/my-finetune` does not (its own config.json is then the only truth). A hub
+    id of another owner (`someone/InternVL2-1B`) never matches: it may hold anything.
+    """
+    if not name_or_hub_id_or_path or not name_or_hub_id_or_path.strip():
+        return None
+    key = _key(name_or_hub_id_or_path)
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    if not Path(name_or_hub_id_or_path.strip()).expanduser().is_dir():
+        return None
+    return _BY_KEY.get(_key(Path(name_or_hub_id_or_path.strip()).name))
+
+
+def has_6b_vision(entry: CatalogEntry) -> bool:
+    """True for the models whose InternViT-6B encoder BNB 4-bit quantization breaks."""
+    return entry.vision == VISION_6B
