@@ -50,7 +50,7 @@ def image_data_url(data: bytes) -> str:
         return _data_url("image/png", data)
     from model_backend.preprocess.images import open_image  # raises MediaError with a readable message
 
-    image = open_image(io.BytesIO(data))
+    image = open_image(data)
     # Lossless sources (GIF, BMP, TIFF: often screenshots or diagrams) stay lossless; photos become JPEG.
     lossless = data.startswith(_LOSSLESS_MAGIC)
     return _encode(image, "PNG" if lossless else "JPEG")
@@ -69,9 +69,7 @@ def _data_url(mime: str, data: bytes) -> str:
 def _video_frame_urls(video: VideoAttachment) -> list[str]:
     from model_backend.preprocess.video import sample_frames
 
-    frames = sample_frames(
-        io.BytesIO(video.data), num_frames=video.num_frames, start_s=video.start_s, end_s=video.end_s
-    )
+    frames = sample_frames(video.data, num_frames=video.num_frames, start_s=video.start_s, end_s=video.end_s)
     if len(frames) != video.num_frames:
         # The prompt already holds one `Frame{i}:` label per requested frame; a mismatch would shift images.
         raise ValueError(f"{video.name}: asked for {video.num_frames} frames, the video gave {len(frames)}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model_backend.conversation import Conversation, ImageAttachment
+from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.base import EngineError
 from model_backend.engines.openai_compat import OpenAICompatEngine, list_models
 from model_backend.settings import GenerationSettings, ServerSpec
@@ -137,3 +137,17 @@ def test_server_killed_mid_answer_keeps_the_partial_text(hf_home: Path, tmp_path
             _engine(doomed).stream(_ask("Hi"), GREEDY, threading.Event()).text()
     finally:
         doomed.stop()
+
+
+def test_video_frames_reach_the_model(server: RunningServer, tmp_path: Path) -> None:
+    from tests.media_factory import make_video
+
+    data = make_video(tmp_path / "clip.mp4").read_bytes()
+    prompt_tokens = []
+    for frames in (1, 4):
+        conversation = Conversation()
+        conversation.ask("What happens?", video=VideoAttachment(data, num_frames=frames))
+        answer = _engine(server).stream(conversation, GREEDY, threading.Event())
+        assert answer.text()
+        prompt_tokens.append(answer.stats.prompt_tokens)
+    assert prompt_tokens[1] > prompt_tokens[0]

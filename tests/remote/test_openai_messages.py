@@ -129,7 +129,7 @@ def test_video_becomes_its_sampled_frames_each_labelled(monkeypatch: pytest.Monk
     calls = []
 
     def sample_frames(source, num_frames=8, start_s=None, end_s=None):
-        calls.append((source.read(), num_frames, start_s, end_s))
+        calls.append((source, num_frames, start_s, end_s))
         return [_Frame(i, float(i), Image.new("RGB", (32, 24), (i * 60, 0, 0))) for i in range(num_frames)]
 
     fake_module = types.SimpleNamespace(sample_frames=sample_frames)
