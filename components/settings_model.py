@@ -39,7 +39,8 @@ def _catalog() -> tuple[list[Any], Any, Any]:
 def backend_choice() -> str:
     current = state.backend()
     labels = list(BACKENDS)
-    label = st.radio("Backend", labels, index=list(BACKENDS.values()).index(current), horizontal=True, key="backend")
+    index = list(BACKENDS.values()).index(current)
+    label = st.radio("Backend", labels, index=index, horizontal=True, key="backend_choice")
     return BACKENDS[label]
 
 

@@ -1,0 +1,40 @@
+"""AppTest helpers: run the real app (app.py and its navigation) with a fake engine in session state."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_engine, importable from the tests
+sys.path.insert(0, str(ROOT))
+
+from fake_engine import FakeEngine  # noqa: E402
+
+from components.state import ENGINE_OVERRIDE  # noqa: E402
+
+PAGES = {
+    "image": "pages/image_chat.py",
+    "multi": "pages/multi_image.py",
+    "video": "pages/video_qa.py",
+    "settings": "pages/settings.py",
+}
+
+
+def start(page: str, engine: FakeEngine | None) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if engine is not None:
+        app.session_state[ENGINE_OVERRIDE] = engine
+    app.run()
+    if page != "image":
+        app.switch_page(PAGES[page]).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture
+def fake() -> FakeEngine:
+    return FakeEngine()

@@ -1,0 +1,60 @@
+"""Settings page: validation errors, applying generation settings, switching to a server or the demo."""
+
+from __future__ import annotations
+
+from conftest import start
+from fake_engine import FakeEngine
+
+from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
+
+
+def test_apply_stores_frozen_generation_settings() -> None:
+    app = start("settings", FakeEngine())
+    app.slider(key="max_tiles").set_value(20)
+    app.radio(key="decoding").set_value("Sampling")
+    app.text_area(key="system").set_value("Be brief.")
+    _apply(app)
+    settings = app.session_state["generation_settings"]
+    assert isinstance(settings, GenerationSettings)
+    assert (settings.max_tiles, settings.do_sample, settings.system_prompt) == (20, True, "Be brief.")
+
+
+def test_bad_server_url_is_refused_with_its_reason() -> None:
+    app = start("settings", FakeEngine())
+    app.radio(key="backend_choice").set_value("OpenAI-compatible server").run()
+    app.text_input(key="url").set_value("localhost:8000")
+    app.text_input(key="server_model_typed").set_value("internvl")
+    _apply(app)
+    assert any("must start with http://" in e.value for e in app.error), [e.value for e in app.error]
+    assert "server_spec" not in app.session_state
+
+
+def test_server_backend_is_applied() -> None:
+    app = start("settings", FakeEngine())
+    app.radio(key="backend_choice").set_value("OpenAI-compatible server").run()
+    app.text_input(key="url").set_value("http://127.0.0.1:9/v1")
+    app.text_input(key="server_model_typed").set_value("internvl")
+    _apply(app)
+    assert app.session_state["server_spec"] == ServerSpec("http://127.0.0.1:9/v1", "internvl")
+    assert app.session_state["backend"] == "server"
+
+
+def test_missing_folder_is_refused(tmp_path) -> None:
+    app = start("settings", FakeEngine())
+    app.radio(key="ckpt_source").set_value("Local folder").run()
+    app.text_input(key="ckpt_folder").set_value(str(tmp_path / "nope"))
+    _apply(app)
+    assert any("does not exist" in e.value for e in app.error)
+
+
+def test_demo_choice_sets_the_load_spec() -> None:
+    app = start("settings", FakeEngine())
+    app.radio(key="ckpt_source").set_value("Demo (offline, random weights)").run()
+    _apply(app)
+    assert app.session_state["load_spec"].checkpoint == "demo"
+    assert isinstance(app.session_state["load_spec"], LoadSpec)
+
+
+def _apply(app) -> None:
+    next(b for b in app.button if b.label == "Apply / Load").click().run()
+    assert not app.exception, app.exception
