@@ -205,9 +205,9 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def _make_demo(directory: Path) -> int:
-    from model_backend.demo_checkpoint import write_demo_checkpoint
+    from model_backend.demo_checkpoint import make_demo_checkpoint
 
-    path = write_demo_checkpoint(directory)
+    path = make_demo_checkpoint(directory)
     print(f"wrote the demo checkpoint to {path}", file=sys.stderr)
     print(path)
     return 0
