@@ -1,0 +1,161 @@
+"""LocalEngine's greedy streamed answer equals the checkpoint's own `model.chat`, case by case.
+
+QA users compare checkpoints through this app, so it must give them exactly the answers the
+checkpoint's own code gives. The reference side uses the seeds' preprocessing verbatim
+(`tests/seed_reference.py`) and calls `model.chat` as the model cards do; the engine side goes
+through our conversation, preprocessing, prompt building and streaming.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
+from model_backend.engines.local import LocalEngine
+from model_backend.loading import load_model
+from model_backend.settings import GenerationSettings, LoadSpec
+from tests import seed_reference
+from tests.media_factory import has_ffmpeg, make_photo, make_video
+
+MAX_NEW_TOKENS = 24
+GREEDY = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_model(LoadSpec("demo", dtype="float32", device="cpu"))
+
+
+@pytest.fixture(scope="module")
+def engine(loaded) -> LocalEngine:
+    return LocalEngine(loaded)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("photos")
+    paths = []
+    for index, (width, height) in enumerate([(900, 600), (500, 700)]):
+        path = folder / f"photo{index}.jpg"
+        path.write_bytes(make_photo(width, height, seed=index))
+        paths.append(path)
+    return paths
+
+
+def chat(loaded, pixel_values, question, history=None, num_patches_list=None, model=None):
+    """The checkpoint's own answer, called the way the model cards call it."""
+    model = model or loaded.model
+    if pixel_values is not None:
+        pixel_values = pixel_values.to(loaded.model.dtype)
+    config = {"max_new_tokens": MAX_NEW_TOKENS, "do_sample": False}
+    with torch.no_grad():
+        return model.chat(
+            loaded.tokenizer,
+            pixel_values,
+            question,
+            config,
+            history=history,
+            return_history=True,
+            num_patches_list=num_patches_list,
+        )
+
+
+def seed_image(loaded, path: Path, max_tiles: int) -> torch.Tensor:
+    return seed_reference.load_image(path, input_size=loaded.image_size, max_num=max_tiles)
+
+
+def streamed(engine: LocalEngine, conversation: Conversation, settings: GenerationSettings = GREEDY) -> str:
+    pieces = list(engine.stream(conversation, settings, threading.Event()))
+    return "".join(pieces)
+
+
+def test_pure_text(loaded, engine) -> None:
+    expected, _ = chat(loaded, None, "Tell me a story about a lighthouse.")
+    conversation = Conversation()
+    conversation.ask("Tell me a story about a lighthouse.")
+    assert expected, "a random model that answers nothing would make this test vacuous"
+    assert streamed(engine, conversation) == expected
+
+
+def test_one_multi_tile_image(loaded, engine, photos) -> None:
+    pixel_values = seed_image(loaded, photos[0], max_tiles=6)
+    assert pixel_values.shape[0] == 7  # 3x2 grid + thumbnail
+    expected, _ = chat(loaded, pixel_values, "Describe the image.")
+    conversation = Conversation()
+    conversation.ask("Describe the image.", images=(ImageAttachment(photos[0].read_bytes()),))
+    answer = engine.stream(
+        conversation, GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, max_tiles=6), threading.Event()
+    )
+    assert answer.text() == expected
+    assert answer.stats.tiles == [7]
+    assert answer.stats.visual_tokens == 7 * loaded.num_image_token
+
+
+def test_two_images(loaded, engine, photos) -> None:
+    tiles = [seed_image(loaded, path, max_tiles=6) for path in photos]  # a 12-tile budget shared by two
+    question = "Image-1: <image>\nImage-2: <image>\nWhat differs between the two images?"
+    expected, _ = chat(loaded, torch.cat(tiles), question, num_patches_list=[t.shape[0] for t in tiles])
+    assert expected
+    conversation = Conversation()
+    images = tuple(ImageAttachment(path.read_bytes()) for path in photos)
+    conversation.ask("What differs between the two images?", images=images)
+    assert streamed(engine, conversation) == expected
+
+
+def test_second_turn_with_history(loaded, engine, photos) -> None:
+    pixel_values = seed_image(loaded, photos[1], max_tiles=12)
+    first, history = chat(loaded, pixel_values, "What is in this picture?")
+    second, _ = chat(loaded, pixel_values, "And what colour is it?", history=history)
+    assert first and second
+
+    conversation = Conversation()
+    conversation.ask("What is in this picture?", images=(ImageAttachment(photos[1].read_bytes()),))
+    conversation.turns[-1].answer = streamed(engine, conversation)
+    assert conversation.turns[-1].answer == first
+    misses = engine.media_cache.misses
+    conversation.ask("And what colour is it?")
+    assert streamed(engine, conversation) == second
+    assert engine.media_cache.misses == misses, "the follow-up turn re-tiled an image it had already tiled"
+
+
+@pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg makes the test video")
+def test_eight_frame_video(loaded, engine, tmp_path: Path) -> None:
+    path = make_video(tmp_path / "clip.mp4", seconds=2.0, fps=10)
+    pixel_values, num_patches_list = seed_reference.load_video(
+        str(path), input_size=loaded.image_size, max_num=1, num_segments=8
+    )
+    prefix = "".join(f"Frame{i + 1}: <image>\n" for i in range(8))
+    expected, _ = chat(loaded, pixel_values, prefix + "What happens in the video?", num_patches_list=num_patches_list)
+    assert expected
+    conversation = Conversation()
+    conversation.ask("What happens in the video?", video=VideoAttachment(path.read_bytes(), num_frames=8))
+    answer = engine.stream(conversation, GREEDY, threading.Event())
+    assert answer.text() == expected
+    assert answer.stats.tiles == [1] * 8
+
+
+def test_custom_system_prompt_matches_chat_without_touching_the_shared_model(loaded, engine, photos) -> None:
+    from transformers import AutoModel
+
+    system = "You are a terse assistant who answers in one word."
+    # `chat` reads `self.system_message`, so the reference is a separate instance with it set;
+    # the shared model must stay as it was.
+    reference = AutoModel.from_pretrained(loaded.path, torch_dtype=loaded.model.dtype, trust_remote_code=True).eval()
+    reference.system_message = system
+    pixel_values = seed_image(loaded, photos[0], max_tiles=12)
+    expected, _ = chat(loaded, pixel_values, "Describe the image.", model=reference)
+
+    before = (loaded.model.system_message, repr(loaded.model.conv_template))
+    conversation = Conversation()
+    conversation.ask("Describe the image.", images=(ImageAttachment(photos[0].read_bytes()),))
+    settings = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, system_prompt=system)
+    assert streamed(engine, conversation, settings) == expected
+    assert (loaded.model.system_message, repr(loaded.model.conv_template)) == before
+    # ...and the default system prompt still gives the default answer afterwards.
+    default, _ = chat(loaded, pixel_values, "Describe the image.")
+    assert streamed(engine, conversation) == default
+    assert default != expected, "the system prompt made no difference, so this test proves nothing"
