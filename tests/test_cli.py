@@ -1,0 +1,105 @@
+"""`python -m model_backend` as a user runs it: a real subprocess, the demo checkpoint, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.media_factory import make_photo
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON_KEYS = {"answer", "prompt_tokens", "visual_tokens", "tiles", "time_to_first_token_s", "tokens_per_s", "model"}
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("INTERNVL_STUDIO_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "model_backend", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_plain_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "photo.jpg"
+    path.write_bytes(make_photo(900, 600))
+    return path
+
+
+def test_ask_streams_the_answer_and_ends_with_one_json_line(photo: Path) -> None:
+    result = run_cli(
+        "ask", "--model", "demo", "--dtype", "float32", "--image", str(photo), "--max-new-tokens", "24", "--json",
+        "Describe the image.",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "random" in result.stderr  # the demo checkpoint's note
+    lines = result.stdout.rstrip("\n").split("\n")
+    record = json.loads(lines[-1])
+    assert set(record) >= JSON_KEYS
+    assert record["tiles"] == [7]  # 900x600 -> a 3x2 grid plus the thumbnail, within the default 12
+    assert record["visual_tokens"] > 0 and record["prompt_tokens"] > record["visual_tokens"]
+    assert record["new_tokens"] >= 1 and record["time_to_first_token_s"] > 0
+    assert "\n".join(lines[:-1]) == record["answer"], "the streamed text differs from the answer"
+
+
+def test_make_demo_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    target = tmp_path / "demo-checkpoint"
+    result = run_cli("make-demo", str(target))
+    assert result.returncode == 0, result.stderr
+    assert (target / "config.json").is_file()
+
+    from model_backend.loading import load_model
+
+    from model_backend.settings import LoadSpec
+
+    loaded = load_model(LoadSpec(str(target), dtype="float32", device="cpu"))
+    assert hasattr(loaded.model, "chat")
+
+
+def test_missing_image_file_is_one_error_line(tmp_path: Path) -> None:
+    result = run_cli("ask", "--model", "demo", "--image", str(tmp_path / "nope.jpg"), "Describe the image.")
+    line = assert_plain_error(result)
+    assert "nope.jpg" in line and "not found" in line
+
+
+def test_corrupt_image_is_one_clear_error_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    result = run_cli("ask", "--model", "demo", "--dtype", "float32", "--image", str(bad), "Describe the image.")
+    line = assert_plain_error(result)
+    assert "image" in line.lower()
+
+
+def test_bad_setting_is_one_error_line() -> None:
+    result = run_cli("ask", "--model", "demo", "--max-tiles", "99", "Hello")
+    line = assert_plain_error(result)
+    assert "max_tiles" in line
+
+
+def test_greedy_and_sampling_flags_conflict() -> None:
+    result = run_cli("ask", "--model", "demo", "--greedy", "--temperature", "0.5", "Hello")
+    assert result.returncode == 2
+    assert "--greedy" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_server_is_one_error_line() -> None:
+    result = run_cli("ask", "--server", "http://127.0.0.1:9/v1", "--server-model", "x", "Hello", timeout=120)
+    assert_plain_error(result)
