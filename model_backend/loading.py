@@ -1,0 +1,274 @@
+"""One `LoadSpec` -> a loaded InternVL model and tokenizer, or an error a user can act on.
+
+The checkpoint's own code (`trust_remote_code`) runs only for catalog hub ids, local folders
+and the demo checkpoint, unless the spec allows remote code. Hub ids fail within seconds when
+the hub is out of reach (see `model_backend.hub`). Every failure is a `LoadError` subclass whose
+message says what happened and what to do.
+
+>>> loaded = load_model(LoadSpec("demo", dtype="float32", device="cpu"))   # doctest: +SKIP
+>>> loaded.model.chat(loaded.tokenizer, None, "Hello", {"max_new_tokens": 8})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model_backend import hub
+from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
+from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
+from model_backend.device_map import SplitError, split_device_map
+from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
+from model_backend.settings import LoadSpec
+
+Progress = Callable[[str, "float | None"], None]
+
+TRANSFORMERS_PIN = "4.51.3"
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class LoadError(RuntimeError):
+    """The model could not be loaded; the message is meant for the user."""
+
+
+class TransformersVersionError(LoadError):
+    """The installed transformers cannot run the checkpoints' own code."""
+
+
+class UntrustedCodeError(LoadError):
+    """The checkpoint would run its own Python code and nobody allowed that."""
+
+
+class QuantizationRefused(LoadError):
+    """4-bit was asked for on a model whose InternViT-6B encoder it breaks."""
+
+
+class CheckpointUnavailable(LoadError):
+    """The hub could not be reached, or has no such checkpoint."""
+
+
+class OutOfMemoryError(LoadError):
+    """The weights did not fit into the chosen device's memory."""
+
+
+@dataclass
+class LoadedModel:
+    """A loaded model with what the engines and the UI need to know about it."""
+
+    model: Any
+    tokenizer: Any
+    spec: LoadSpec
+    path: Path
+    entry: CatalogEntry | None
+    is_demo: bool
+    device: str
+    dtype: str
+    context_tokens: int
+    image_size: int
+    dynamic_image_size: bool
+    use_thumbnail: bool
+    max_dynamic_patch: int
+    num_image_token: int
+    notices: list[str] = field(default_factory=list)
+    memory_gb: float | None = None
+
+
+def check_transformers_version(version: str | None = None) -> None:
+    """Raise TransformersVersionError unless 4.37.2 <= version < 4.52 (the checkpoints' code needs it)."""
+    from packaging.version import Version
+
+    if version is None:
+        import transformers
+
+        version = transformers.__version__
+    if not Version("4.37.2") <= Version(version) < Version("4.52"):
+        raise TransformersVersionError(
+            f"InternVL checkpoints need transformers 4.37.2 to 4.51.x, but {version} is installed "
+            "(from 4.52 on, several of them can no longer generate). "
+            f"Fix it with: pip install transformers=={TRANSFORMERS_PIN}"
+        )
+
+
+def load_model(spec: LoadSpec, progress: Progress | None = None) -> LoadedModel:
+    """Resolve, check and load `spec`; `progress(message, fraction or None)` reports each stage."""
+    report = progress or (lambda message, fraction: None)
+    check_transformers_version()
+    path, entry, is_demo = _resolve(spec, report)
+    config = _read_config(path, spec.checkpoint)
+    _check_quantization(spec, entry, config)
+
+    import torch
+
+    notices: list[str] = []
+    kwargs = _load_kwargs(spec, config, notices)
+    report("Loading weights", None)
+    try:
+        from transformers import AutoModel, AutoTokenizer
+
+        with bnb_on_cpu(kwargs):
+            model = AutoModel.from_pretrained(str(path), **kwargs).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=True, use_fast=False)
+    except torch.cuda.OutOfMemoryError as error:
+        _free_cuda()
+        estimate = f" (about {entry.memory_gb(spec.quantization):.0f} GB needed)" if entry else ""
+        raise OutOfMemoryError(
+            f"{spec.checkpoint} does not fit into GPU memory{estimate}. Try 8-bit or 4-bit, a split over "
+            "several GPUs, or a smaller model."
+        ) from error
+    except LoadError:
+        raise
+    except Exception as error:
+        raise LoadError(f"Could not load {spec.checkpoint}: {error}") from error
+    llm_config, vision_config = config.get("llm_config", {}), config.get("vision_config", {})
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        path=path,
+        entry=entry,
+        is_demo=is_demo,
+        device=_describe_device(kwargs.get("device_map")),
+        dtype=spec.dtype,
+        context_tokens=int(llm_config.get("max_position_embeddings") or (entry.context_tokens if entry else 4096)),
+        image_size=int(config.get("force_image_size") or vision_config.get("image_size") or 448),
+        dynamic_image_size=bool(config.get("dynamic_image_size", False)),
+        use_thumbnail=bool(config.get("use_thumbnail", False)),
+        max_dynamic_patch=int(config.get("max_dynamic_patch", 6)),
+        num_image_token=int(model.num_image_token),
+        notices=notices,
+        memory_gb=model.get_memory_footprint() / 1e9,
+    )
+
+
+def release_model(loaded: LoadedModel) -> None:
+    """Drop the model's references and give its memory back (GPU memory too)."""
+    loaded.model = None
+    loaded.tokenizer = None
+    gc.collect()
+    _free_cuda()
+
+
+def _free_cuda() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | None, bool]:
+    """(local folder, catalog entry, is demo); downloads catalog or allowed hub ids."""
+    checkpoint = spec.checkpoint.strip()
+    if checkpoint.lower() == DEMO_CHECKPOINT_ID:
+        report("Preparing the offline demo checkpoint", None)
+        return demo_checkpoint_path(), None, True
+    folder = Path(checkpoint).expanduser()
+    if folder.is_dir():
+        return folder.resolve(), find_entry(checkpoint), is_demo_checkpoint(folder)
+    entry = find_entry(checkpoint)
+    if entry is None and not _HUB_ID.match(checkpoint):
+        raise LoadError(
+            f"Could not load {checkpoint}: it is not a folder on this machine, a catalog name, "
+            "a hub id (owner/name) or 'demo'."
+        )
+    if entry is None and not spec.allow_remote_code:
+        raise UntrustedCodeError(
+            f"{checkpoint} is not in the catalog. InternVL checkpoints run Python code that ships with "
+            "them, with your permissions; only allow that for repositories you trust. To load it, turn "
+            "on 'Allow the checkpoint's own code' (allow_remote_code), or download it and use the local folder."
+        )
+    repo_id = entry.hub_id if entry is not None else checkpoint
+    if spec.quantization == "4bit" and entry is not None:
+        _check_quantization(spec, entry, {})  # refuse before downloading tens of gigabytes
+    try:
+        return Path(hub.download(repo_id, report)), entry, False
+    except hub.HubUnavailable as error:
+        raise CheckpointUnavailable(str(error)) from error
+
+
+def _read_config(path: Path, name: str) -> dict:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise LoadError(f"Could not load {name}: the folder {path} has no config.json, so it is not a checkpoint.")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise LoadError(f"Could not load {name}: its config.json is unreadable ({error}).") from error
+    if "auto_map" not in config or "llm_config" not in config:
+        raise LoadError(
+            f"Could not load {name}: its config.json is not an InternVL chat checkpoint's "
+            "(no auto_map / llm_config). Native '-hf' checkpoints are served through the server backend."
+        )
+    return config
+
+
+def _check_quantization(spec: LoadSpec, entry: CatalogEntry | None, config: dict) -> None:
+    if spec.quantization != "4bit" or spec.force_4bit:
+        return
+    six_b = has_6b_vision(entry) if entry else config.get("vision_config", {}).get("hidden_size") == VIT_6B_HIDDEN
+    if six_b:
+        raise QuantizationRefused(
+            f"4-bit is refused for {spec.checkpoint}: its InternViT-6B vision encoder breaks under "
+            "bitsandbytes 4-bit quantization (the InternVL quick start warns that BNB 4-bit makes the 6B "
+            "ViT produce wrong results). Use 8-bit, or turn on 'force 4-bit' to try anyway."
+        )
+
+
+def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
+    """from_pretrained keyword arguments: dtype, attention, quantization and placement."""
+    import torch
+
+    dtype = getattr(torch, spec.dtype)
+    kwargs: dict[str, Any] = {"torch_dtype": dtype, "low_cpu_mem_usage": True, "trust_remote_code": True}
+    cuda = torch.cuda.is_available()
+    flash = False
+    if spec.flash_attention:
+        flash = cuda and _flash_attn_installed()
+        if not flash:
+            notices.append("flash-attn is not available here; using the standard attention")
+    kwargs["use_flash_attn"] = flash
+
+    if spec.device == "cuda" and not cuda:
+        raise LoadError("The GPU (cuda) was asked for, but no GPU is visible. Choose 'auto' or 'cpu'.")
+    if spec.device == "split":
+        try:
+            num_layers = int(config.get("llm_config", {}).get("num_hidden_layers", 0))
+            kwargs["device_map"] = split_device_map(num_layers, torch.cuda.device_count() if cuda else 0)
+        except SplitError as error:
+            raise LoadError(str(error)) from error
+    elif cuda and spec.device in ("auto", "cuda"):
+        kwargs["device_map"] = {"": 0}
+    elif not cuda and spec.device == "auto" and spec.dtype == "float16":
+        notices.append("no GPU here: running on the CPU in float16, which is slow; bfloat16 or float32 is faster")
+
+    if spec.quantization != "none":
+        try:
+            kwargs["quantization_config"] = bnb_config(spec.quantization, config, dtype)
+        except QuantizationUnavailable as error:
+            raise LoadError(str(error)) from error
+        kwargs.setdefault("device_map", {"": 0} if cuda and spec.device != "cpu" else {"": "cpu"})
+        if not cuda:
+            notices.append(f"{spec.describe()} on the CPU: bitsandbytes' CPU kernels are slow")
+    return kwargs
+
+
+def _flash_attn_installed() -> bool:
+    try:
+        import flash_attn  # noqa: F401
+    except Exception:  # ImportError, or a build that does not match this torch
+        return False
+    return True
+
+
+def _describe_device(device_map: dict | None) -> str:
+    if not device_map:
+        return "cpu"
+    devices = {value for value in device_map.values()}
+    if len(devices) > 1:
+        return f"split over {len(devices)} GPUs"
+    only = next(iter(devices))
+    return "cpu" if only == "cpu" else f"cuda:{only}" if isinstance(only, int) else str(only)

@@ -1,0 +1,155 @@
+"""load_model: the demo loads through the real path, and every refusal is early and plain."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import torch
+
+from model_backend import loading
+from model_backend.catalog import CATALOG
+from model_backend.device_map import SplitError, split_device_map
+from model_backend.loading import (
+    CheckpointUnavailable,
+    LoadError,
+    QuantizationRefused,
+    TransformersVersionError,
+    UntrustedCodeError,
+    check_transformers_version,
+    load_model,
+    release_model,
+)
+from model_backend.settings import LoadSpec
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("INTERNVL_STUDIO_CACHE", str(tmp_path_factory.getbasetemp() / "studio-cache"))
+
+
+def _no_download(*args, **kwargs):
+    raise AssertionError("nothing may be downloaded before the refusal")
+
+
+def test_demo_loads_through_the_real_path_and_answers():
+    seen = []
+    loaded = load_model(LoadSpec("demo", dtype="bfloat16", device="cpu"), lambda m, f: seen.append((m, f)))
+    assert loaded.is_demo and loaded.entry is None and loaded.device == "cpu" and loaded.dtype == "bfloat16"
+    assert (loaded.context_tokens, loaded.image_size, loaded.num_image_token) == (32768, 448, 256)
+    assert loaded.dynamic_image_size and loaded.use_thumbnail and loaded.max_dynamic_patch == 12
+    assert ("Loading weights", None) in seen
+    assert any("flash-attn" in notice for notice in loaded.notices)
+    assert 0 < loaded.memory_gb < 0.01
+    answer = loaded.model.chat(loaded.tokenizer, None, "Hello", {"max_new_tokens": 8})
+    assert isinstance(answer, str)
+    release_model(loaded)
+    assert loaded.model is None
+
+
+def test_demo_loads_in_8bit_on_cpu():
+    pytest.importorskip("bitsandbytes")
+    loaded = load_model(LoadSpec("demo", quantization="8bit", device="cpu"))
+    layer = loaded.model.language_model.model.layers[0].self_attn.q_proj
+    assert type(layer).__name__ == "Linear8bitLt"
+    assert type(loaded.model.mlp1[1]).__name__ == "Linear"  # the projector stays in 16 bits
+    pixels = torch.randn(1, 3, 448, 448).to(torch.bfloat16)
+    assert isinstance(loaded.model.chat(loaded.tokenizer, pixels, "Describe.", {"max_new_tokens": 4}), str)
+
+
+@pytest.mark.parametrize("version", ["4.36.0", "4.52.0", "5.0.0"])
+def test_wrong_transformers_version_says_how_to_fix(version):
+    with pytest.raises(TransformersVersionError, match=r"pip install transformers==4\.51\.3"):
+        check_transformers_version(version)
+    check_transformers_version("4.51.3")
+    check_transformers_version("4.37.2")
+
+
+def test_unknown_hub_id_needs_permission_for_its_code(monkeypatch):
+    monkeypatch.setattr(loading.hub, "download", _no_download)
+    with pytest.raises(UntrustedCodeError, match="allow_remote_code"):
+        load_model(LoadSpec("someone/InternVL2-1B-finetune"))
+
+
+def test_4bit_refused_on_6b_vit_before_any_download(monkeypatch):
+    monkeypatch.setattr(loading.hub, "download", _no_download)
+    with pytest.raises(QuantizationRefused, match="InternViT-6B"):
+        load_model(LoadSpec("InternVL2-26B", quantization="4bit"))
+    with pytest.raises(QuantizationRefused):
+        load_model(LoadSpec("OpenGVLab/InternVL2_5-78B", quantization="4bit"))
+
+
+def test_uncached_hub_id_fails_fast_with_a_plain_message(monkeypatch):
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home-for-test")
+    start = time.monotonic()
+    with pytest.raises(CheckpointUnavailable) as failure:
+        load_model(LoadSpec("OpenGVLab/InternVL2-1B"))
+    assert time.monotonic() - start < 10
+    message = str(failure.value)
+    assert "Could not reach the Hugging Face hub to download OpenGVLab/InternVL2-1B" in message
+    assert "local folder" in message and "demo" in message
+
+
+def test_broken_local_folders_give_clear_errors(tmp_path):
+    with pytest.raises(LoadError, match=r"no config\.json"):
+        load_model(LoadSpec(str(tmp_path)))
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(LoadError, match=r"config\.json is unreadable"):
+        load_model(LoadSpec(str(tmp_path)))
+    with pytest.raises(LoadError, match="not a folder on this machine"):
+        load_model(LoadSpec("/no/such/folder"))
+
+
+def test_bad_safetensors_gives_could_not_load(tmp_path):
+    from model_backend.demo_checkpoint import make_demo_checkpoint
+
+    folder = make_demo_checkpoint(tmp_path / "broken-demo")
+    (folder / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(LoadError, match="Could not load"):
+        load_model(LoadSpec(str(folder), device="cpu"))
+
+
+def test_cuda_and_split_need_gpus():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(LoadError, match="no GPU is visible"):
+        load_model(LoadSpec("demo", device="cuda"))
+    with pytest.raises(LoadError, match="at least 2 GPUs"):
+        load_model(LoadSpec("demo", device="split"))
+
+
+def _seed_split_model(num_layers: int, world_size: int) -> dict:
+    """The seeds' split_model (000), with the layer table and device count as arguments."""
+    device_map = {}
+    num_layers_per_gpu = math.ceil(num_layers / (world_size - 0.5))
+    num_layers_per_gpu = [num_layers_per_gpu] * world_size
+    num_layers_per_gpu[0] = math.ceil(num_layers_per_gpu[0] * 0.5)
+    layer_cnt = 0
+    for i, num_layer in enumerate(num_layers_per_gpu):
+        for _ in range(num_layer):
+            device_map[f"language_model.model.layers.{layer_cnt}"] = i
+            layer_cnt += 1
+    device_map["vision_model"] = 0
+    device_map["mlp1"] = 0
+    device_map["language_model.model.tok_embeddings"] = 0
+    device_map["language_model.model.embed_tokens"] = 0
+    device_map["language_model.output"] = 0
+    device_map["language_model.model.norm"] = 0
+    device_map["language_model.lm_head"] = 0
+    device_map[f"language_model.model.layers.{num_layers - 1}"] = 0
+    return device_map
+
+
+@pytest.mark.parametrize("gpus", [2, 4, 8])
+@pytest.mark.parametrize("layers", sorted({24, 48, 60, 80} | {e.llm_layers for e in CATALOG}))
+def test_split_device_map_matches_the_seeds(gpus, layers):
+    device_map = split_device_map(layers, gpus)
+    assert device_map == _seed_split_model(layers, gpus)
+    assert device_map[f"language_model.model.layers.{layers - 1}"] == 0
+    assert {device_map[f"language_model.model.layers.{i}"] for i in range(layers)} <= set(range(gpus))
+
+
+def test_split_device_map_refuses_one_gpu():
+    with pytest.raises(SplitError, match="at least 2 GPUs"):
+        split_device_map(24, 1)
