@@ -8,13 +8,13 @@ import streamlit as st
 
 from components import sidebar
 
-st.set_page_config(page_title="InternVL Studio", page_icon="🔭", layout="wide")
+st.set_page_config(page_title="InternVL Studio", page_icon=":material/visibility:", layout="wide")
 
 pages = [
-    st.Page("pages/image_chat.py", title="Image chat", icon="🖼️", default=True),
-    st.Page("pages/multi_image.py", title="Multi-image compare", icon="🧩"),
-    st.Page("pages/video_qa.py", title="Video QA", icon="🎞️"),
-    st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    st.Page("pages/image_chat.py", title="Image chat", icon=":material/image:", default=True),
+    st.Page("pages/multi_image.py", title="Multi-image compare", icon=":material/compare:"),
+    st.Page("pages/video_qa.py", title="Video QA", icon=":material/movie:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 navigation = st.navigation(pages)
 sidebar.render()

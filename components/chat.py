@@ -21,7 +21,7 @@ from model_backend.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
 CURSOR = " ▌"
-STOPPED_NOTE = "⏹ Stopped: partial answer"
+STOPPED_NOTE = ":material/stop_circle: Stopped: partial answer"
 
 
 def show_history(conversation: Conversation, draw_boxes: bool = False) -> None:
@@ -73,7 +73,9 @@ def answer_pending(page: str, conversation: Conversation, engine: Engine | None,
             turn.error = _message(error)
             text_slot.error(turn.error)
             return
-        stop_slot.button("⏹ Stop", key=f"stop_{page}", help="Stop the answer here and keep what is written")
+        stop_slot.button(
+            "Stop", icon=":material/stop:", key=f"stop_{page}", help="Stop the answer here and keep what is written"
+        )
         _consume(answer, turn, text_slot, stop)
     st.rerun()
 

@@ -16,21 +16,30 @@ def render(page: str, conversation: Conversation) -> None:
     has_turns = bool(conversation.turns)
     regen, edit, clear, export, load = st.columns([1, 1, 1, 1, 1])
     regen.button(
-        "🔄 Regenerate",
+        "Regenerate",
+        icon=":material/refresh:",
         key=f"regen_{page}",
         disabled=not has_turns,
         on_click=_regenerate,
         args=(conversation,),
         width="stretch",
     )
-    with edit.popover("✏️ Edit last", disabled=not has_turns, width="stretch"):
+    with edit.popover("Edit last", icon=":material/edit:", disabled=not has_turns, width="stretch"):
         last = conversation.turns[-1].question if has_turns else ""
         # The key follows the turn count, so the box refills with the newest question.
         edit_key = f"edit_text_{page}_{len(conversation.turns)}"
         st.text_area("Last question", value=last, key=edit_key)
         st.button("Resend", key=f"resend_{page}", on_click=_resend, args=(page, conversation, edit_key), type="primary")
-    clear.button("🗑️ Clear", key=f"clear_{page}", disabled=not has_turns, on_click=_clear, args=(page,), width="stretch")
-    with export.popover("⬇️ Export", disabled=not has_turns, width="stretch"):
+    clear.button(
+        "Clear",
+        icon=":material/delete:",
+        key=f"clear_{page}",
+        disabled=not has_turns,
+        on_click=_clear,
+        args=(page,),
+        width="stretch",
+    )
+    with export.popover("Export", icon=":material/download:", disabled=not has_turns, width="stretch"):
         st.download_button(
             "Markdown",
             data=conversation.to_markdown,
@@ -47,7 +56,7 @@ def render(page: str, conversation: Conversation) -> None:
             key=f"export_json_{page}",
             on_click="ignore",
         )
-    with load.popover("⬆️ Import", width="stretch"):
+    with load.popover("Import", icon=":material/upload:", width="stretch"):
         st.file_uploader(
             "A JSON export",
             type=["json"],

@@ -81,13 +81,15 @@ def show_attachments(turn: Turn) -> None:
         span = ""
         if video.start_s is not None or video.end_s is not None:
             span = f", {video.start_s or 0:.1f}s to {'end' if video.end_s is None else f'{video.end_s:.1f}s'}"
-        st.caption(f"🎞️ {video.name}: {video.num_frames} frames{span}, {video.tiles_per_frame} tile(s) per frame")
+        st.caption(
+            f":material/movie: {video.name}: {video.num_frames} frames{span}, {video.tiles_per_frame} tile(s) per frame"
+        )
 
 
 def _thumbnail(image: ImageAttachment, caption: str) -> None:
     problem = check_image(image.data, image.name)
     if problem:
-        st.caption(f"⚠️ {problem}")
+        st.caption(f":material/warning: {problem}")
     else:
         st.image(thumbnail_png(image.data), caption=caption, width=160)
 

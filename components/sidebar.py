@@ -98,13 +98,13 @@ def _loaded_panel(spec: LoadSpec) -> None:
     memory = getattr(loaded, "memory_gb", None)
     rows = [f"**Precision** {precision}", f"**Device** {getattr(loaded, 'device', spec.device)}"]
     if memory is not None:
-        rows.append(f"**Memory** {memory:.2f} GB")
+        rows.append(f"**Memory** {memory:.2f} GB" if memory >= 0.01 else "**Memory** under 0.01 GB")
     context = getattr(loaded, "context_tokens", None)
     if context:
         rows.append(f"**Context** {context:,} tokens")
     st.markdown("  \n".join(rows))
-    st.success("Loaded", icon="✅")
+    st.success("Loaded", icon=":material/check_circle:")
     if getattr(loaded, "is_demo", False):
-        st.warning(DEMO_BADGE, icon="🎲")
+        st.warning(DEMO_BADGE, icon=":material/casino:")
     for notice in getattr(loaded, "notices", []) or []:
         st.info(notice)

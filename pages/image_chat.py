@@ -7,7 +7,7 @@ from model_backend.conversation import ConversationError
 
 PAGE = "image"
 
-st.title("🖼️ Image chat")
+st.title("Image chat")
 settings = state.generation_settings()
 conversation = state.conversation(PAGE)
 engine = model_cache.current_engine()
@@ -26,7 +26,11 @@ chat_actions.render(PAGE, conversation)
 stats.context_meter(conversation, engine, settings)
 
 question = st.chat_input("Ask about the image, or anything")
-if suggested and not conversation.turns and st.button(f"💡 Ask: {suggested}", key="ask_suggested"):
+if (
+    suggested
+    and not conversation.turns
+    and st.button(f"Ask: {suggested}", key="ask_suggested", icon=":material/lightbulb:")
+):
     question = suggested
 if question:
     # The image goes with the question only when it differs from the last one sent.

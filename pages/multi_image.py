@@ -7,7 +7,7 @@ from model_backend.conversation import ConversationError
 
 PAGE = "multi"
 
-st.title("🧩 Multi-image compare")
+st.title("Multi-image compare")
 settings = state.generation_settings()
 conversation = state.conversation(PAGE)
 engine = model_cache.current_engine()

@@ -5,7 +5,7 @@ import streamlit as st
 from components import settings_generation, settings_model, state
 from model_backend.settings import LoadSpec, SettingsError
 
-st.title("⚙️ Settings")
+st.title("Settings")
 
 st.subheader("Model")
 backend = settings_model.backend_choice()

@@ -7,7 +7,7 @@ from model_backend.conversation import ConversationError
 
 PAGE = "video"
 
-st.title("🎞️ Video QA")
+st.title("Video QA")
 settings = state.generation_settings()
 conversation = state.conversation(PAGE)
 engine = model_cache.current_engine()
