@@ -13,7 +13,7 @@ import base64
 import json
 from dataclasses import asdict, dataclass, field, replace
 
-from model_backend.settings import MAX_VIDEO_FRAMES
+from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
 
 EXPORT_FORMAT = "internvl-studio/conversation"
 EXPORT_VERSION = 1
@@ -44,6 +44,8 @@ class VideoAttachment:
     def __post_init__(self) -> None:
         if not 1 <= self.num_frames <= MAX_VIDEO_FRAMES:
             raise ConversationError(f"frames must be between 1 and {MAX_VIDEO_FRAMES}, got {self.num_frames}")
+        if not 1 <= self.tiles_per_frame <= MAX_TILES_LIMIT:
+            raise ConversationError(f"tiles per frame must be 1..{MAX_TILES_LIMIT}, got {self.tiles_per_frame}")
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise ConversationError(f"the time range ends ({self.end_s}s) before it starts ({self.start_s}s)")
 

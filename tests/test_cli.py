@@ -67,7 +67,6 @@ def test_make_demo_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert (target / "config.json").is_file()
 
     from model_backend.loading import load_model
-
     from model_backend.settings import LoadSpec
 
     loaded = load_model(LoadSpec(str(target), dtype="float32", device="cpu"))
@@ -103,3 +102,10 @@ def test_greedy_and_sampling_flags_conflict() -> None:
 def test_unreachable_server_is_one_error_line() -> None:
     result = run_cli("ask", "--server", "http://127.0.0.1:9/v1", "--server-model", "x", "Hello", timeout=120)
     assert_plain_error(result)
+
+
+def test_bad_video_sampling_is_one_error_line(tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"checked before decoding")
+    line = assert_plain_error(run_cli("ask", "--model", "demo", "--video", str(video), "--tiles-per-frame", "0", "Hi"))
+    assert "tiles per frame" in line
