@@ -8,7 +8,7 @@ import streamlit as st
 
 from components import sidebar
 
-st.set_page_config(page_title="InternVL Studio", page_icon=":material/visibility:", layout="wide")
+st.set_page_config(page_title="InternVL Studio", layout="wide")  # default favicon: no font fetch offline
 
 pages = [
     st.Page("pages/image_chat.py", title="Image chat", icon=":material/image:", default=True),

@@ -86,7 +86,9 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
         checkpoint = st.selectbox("Checkpoint", names, index=index, key="ckpt_catalog")
         entry = find_entry(checkpoint)
     elif source == "Hub id":
-        checkpoint = st.text_input("Hub id", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub")
+        checkpoint = st.text_input(
+            "Hub id (owner/name)", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub"
+        )
         entry = find_entry(checkpoint) if find_entry and checkpoint else None
         if checkpoint and entry is None:
             st.warning(
@@ -96,7 +98,10 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
             allow_code = st.checkbox("Allow this checkpoint's own code", value=spec.allow_remote_code, key="allow_code")
     elif source == "Local folder":
         checkpoint = st.text_input(
-            "Folder", value=spec.checkpoint if default_source == 2 else "", key="ckpt_folder", help="e.g. a fine-tune"
+            "Checkpoint folder path",
+            value=spec.checkpoint if default_source == 2 else "",
+            key="ckpt_folder",
+            help="e.g. your fine-tuned checkpoint",
         )
         if checkpoint and not Path(checkpoint).is_dir():
             problem = f"The folder {checkpoint} does not exist."

@@ -74,10 +74,7 @@ def _load_with_progress(spec: LoadSpec) -> Engine | None:
 
 def _failure_panel(failure: model_cache.LoadFailure) -> None:
     if failure.unavailable:
-        st.error(
-            f"Could not download **{failure.spec.checkpoint}**: the model hub cannot be reached from this "
-            f"machine.\n\n{failure.message}"
-        )
+        st.error(f"Could not download **{failure.spec.checkpoint}**.\n\n{failure.message}")
     else:
         st.error(failure.message)
     st.caption("Your conversations are kept.")

@@ -1,0 +1,131 @@
+"""The app in real Chromium against `streamlit run` with the demo checkpoint.
+
+Image chat streams and stops, multi-image and video QA answer, a corrupt upload is explained,
+and switching checkpoints in Settings works (a missing hub id is explained in plain words and
+the demo is one click away). Screenshots go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import LOAD_TIMEOUT_MS, ROOT, screenshot, wait_loaded
+from helpers import ask, go, messages, upload, wait_answer_done, wait_idle, watch_growth
+
+from tests.media_factory import has_ffmpeg, make_png, make_video
+
+pytestmark = pytest.mark.browser
+
+
+def set_max_new_tokens(page, tokens: int) -> None:
+    go(page, "Settings")
+    field = page.get_by_label("Max new tokens")
+    field.fill(str(tokens))
+    field.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Apply / Load").click()
+    page.get_by_text("Applied.").wait_for()
+    wait_loaded(page)
+
+
+def test_image_chat_streams_tokens_and_shows_stats(page) -> None:
+    set_max_new_tokens(page, 400)
+    go(page, "Image chat")
+    page.get_by_test_id("stButtonGroup").get_by_text("Example").click()
+    wait_idle(page)
+    page.get_by_text("visual tokens").first.wait_for()
+    ask(page, "What is in this picture?")
+    lengths = watch_growth(page, 1)
+    assert len(lengths) >= 2 and lengths[-1] > lengths[0], f"answer did not grow across polls: {lengths}"
+    text = wait_answer_done(page, 2)
+    assert "tokens/s" in text
+    page.get_by_text(re.compile(r"Context: [\d,]+ prompt")).wait_for()
+    screenshot(page, "image-chat")
+
+
+def test_stop_keeps_partial_answer_and_the_worker_stops(page, server) -> None:
+    set_max_new_tokens(page, 4000)
+    go(page, "Image chat")
+    ask(page, "Tell me a very long story.")
+    answer = messages(page).nth(1)
+    stop = page.get_by_role("button", name=re.compile("Stop"))
+    stop.wait_for()
+    answer.get_by_test_id("stMarkdownContainer").first.wait_for()  # the first words are on screen
+    stop.click()
+    try:
+        page.get_by_text("Stopped: partial answer").wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path="/tmp/stop-debug.png")
+    assert "new tokens" in answer.inner_text()
+    before = server.cpu_seconds()
+    page.wait_for_timeout(3000)
+    busy = server.cpu_seconds() - before
+    assert busy < 1.5, f"the server kept computing after Stop ({busy:.1f} CPU-seconds in 3 s)"
+    set_max_new_tokens(page, 256)
+
+
+def test_corrupt_upload_is_explained(page) -> None:
+    go(page, "Image chat")
+    upload(page, "Upload an image", [("broken.png", b"\x89PNG\r\n\x1a\nthis is not a png", "image/png")])
+    page.get_by_test_id("stAlertContentError").filter(has_text="broken.png").wait_for()
+    screenshot(page, "error")
+
+
+def test_multi_image_labels_and_answer(page) -> None:
+    go(page, "Multi-image compare")
+    files = [
+        ("red.png", make_png(320, 240, seed=1), "image/png"),
+        ("blue.png", make_png(200, 300, seed=2), "image/png"),
+    ]
+    upload(page, "Upload 2 to", files)
+    page.get_by_text("Image-1: red.png").first.wait_for()
+    page.get_by_text("Image-2: blue.png").first.wait_for()
+    ask(page, "What differs between Image-1 and Image-2?")
+    wait_answer_done(page, 2)
+    screenshot(page, "multi-image")
+
+
+@pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg makes the test video")
+def test_video_qa_strip_and_answer(page, tmp_path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", seconds=3, fps=10, size=(320, 240))
+    go(page, "Video QA")
+    upload(page, "Upload a video", [("clip.mp4", clip.read_bytes(), "video/mp4")])
+    page.get_by_text("The 8 frames the model will see").wait_for()
+    page.get_by_text(re.compile(r"Frame8 · \d")).first.wait_for()
+    ask(page, "What happens in this clip?")
+    wait_answer_done(page, 2)
+    screenshot(page, "video-qa")
+
+
+def test_switch_checkpoints_missing_hub_id_then_demo_then_folder(page, tmp_path) -> None:
+    go(page, "Settings")
+    page.get_by_text("Hub id", exact=True).click()
+    wait_idle(page)
+    page.get_by_label("Hub id (owner/name)", exact=True).fill("OpenGVLab/No-Such-Model-1B")
+    page.get_by_label("Hub id (owner/name)", exact=True).press("Tab")
+    wait_idle(page)
+    page.get_by_text("Allow this checkpoint's own code").click()
+    page.get_by_role("button", name="Apply / Load").click()
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Could not download").wait_for(timeout=60_000)
+    screenshot(page, "settings-missing-checkpoint")
+    sidebar.get_by_role("button", name="Use the offline demo checkpoint").click()
+    sidebar.get_by_text("random text").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_loaded(page)
+
+    folder = tmp_path / "my-finetune"
+    subprocess.run([sys.executable, "-m", "model_backend", "make-demo", str(folder)], cwd=ROOT, check=True)
+    go(page, "Settings")
+    page.get_by_text("Local folder", exact=True).click()
+    wait_idle(page)
+    page.get_by_label("Checkpoint folder path", exact=True).fill(str(folder))
+    page.get_by_label("Checkpoint folder path", exact=True).press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Apply / Load").click()
+    sidebar.get_by_text(str(folder)).first.wait_for()
+    wait_loaded(page)
+    page.get_by_text("Known checkpoints").click()
+    screenshot(page, "settings")
