@@ -20,14 +20,30 @@ DEMO_BADGE = "Demo checkpoint: random weights, so its answers are random text."
 def render() -> Engine | None:
     """Draw the model panel and return the engine the pages should use (None when none is usable)."""
     with st.sidebar:
-        st.subheader("Model")
-        if st.session_state.get(state.ENGINE_OVERRIDE) is not None:
-            engine = model_cache.ensure_engine()
-            st.caption(f"Test engine: {getattr(engine, 'label', 'fake')}")
-            return engine
-        if state.backend() == "server":
-            return _server_panel()
-        return _local_panel()
+        engine = _panel()
+    failure = model_cache.load_failure() if state.backend() == "local" else None
+    if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
+        _failure_banner(failure)
+    return engine
+
+
+def _failure_banner(failure: model_cache.LoadFailure) -> None:
+    """On top of every page: the load problem in plain words, and the way out in one click."""
+    headline = "The model hub cannot be reached" if failure.unavailable else "The model could not be loaded"
+    st.error(f"**{headline}.** {failure.message} Your conversations are kept.")
+    if failure.spec.checkpoint != DEMO_ID:
+        st.button("Use the offline demo checkpoint", key="use_demo_main", on_click=_use_demo, icon=":material/bolt:")
+
+
+def _panel() -> Engine | None:
+    st.subheader("Model")
+    if st.session_state.get(state.ENGINE_OVERRIDE) is not None:
+        engine = model_cache.ensure_engine()
+        st.caption(f"Test engine: {getattr(engine, 'label', 'fake')}")
+        return engine
+    if state.backend() == "server":
+        return _server_panel()
+    return _local_panel()
 
 
 def _server_panel() -> Engine | None:
@@ -78,12 +94,13 @@ def _failure_panel(failure: model_cache.LoadFailure) -> None:
     else:
         st.error(failure.message)
     st.caption("Your conversations are kept.")
-    if failure.spec.checkpoint != DEMO_ID and st.button("Use the offline demo checkpoint", type="primary"):
-        state.use_local(LoadSpec(checkpoint=DEMO_ID))
-        st.rerun()
-    if st.button("Try again"):
-        model_cache.retry()
-        st.rerun()
+    if failure.spec.checkpoint != DEMO_ID:
+        st.button("Use the offline demo checkpoint", type="primary", key="use_demo", on_click=_use_demo)
+    st.button("Try again", key="retry_load", on_click=model_cache.retry)
+
+
+def _use_demo() -> None:
+    state.use_local(LoadSpec(checkpoint=DEMO_ID))
 
 
 def _loaded_panel(spec: LoadSpec) -> None:
