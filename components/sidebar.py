@@ -8,6 +8,7 @@ sidebar says so in plain words and offers the offline demo checkpoint in one cli
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components import model_cache, state
 from model_backend.engines.base import Engine
@@ -71,20 +72,24 @@ def _local_panel() -> Engine | None:
 
 
 def _load_with_progress(spec: LoadSpec) -> Engine | None:
-    with st.status(f"Loading {spec.checkpoint}…", expanded=True) as status:
-        bar = st.progress(0.0)
-        line = st.empty()
+    holder = st.empty()  # emptied once loaded: the panel below then says "Loaded"
+    with holder.status(f"Loading {spec.checkpoint}…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+        done = [0.0]  # a stage without a fraction keeps the bar where it was
 
         def progress(message: str, fraction: float | None) -> None:
-            line.caption(message)
+            if get_script_run_ctx(suppress_warning=True) is None:
+                return  # called from a download worker thread: it cannot draw
             if fraction is not None:
-                bar.progress(min(max(fraction, 0.0), 1.0))
+                done[0] = min(max(fraction, 0.0), 1.0)
+            bar.progress(done[0], text=message)
 
         engine = model_cache.ensure_engine(progress)
-        if engine is None:
-            status.update(label="Loading failed", state="error", expanded=False)
-        else:
-            status.update(label="Loaded", state="complete", expanded=False)
+        status.update(
+            label="Loading failed" if engine is None else "Loaded", state="error" if engine is None else "complete"
+        )
+    if engine is not None:
+        holder.empty()
     return engine
 
 
