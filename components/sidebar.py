@@ -72,8 +72,8 @@ def _local_panel() -> Engine | None:
 
 
 def _load_with_progress(spec: LoadSpec) -> Engine | None:
-    holder = st.empty()  # emptied once loaded: the panel below then says "Loaded"
-    with holder.status(f"Loading {spec.checkpoint}…", expanded=True) as status:
+    holder = st.empty()
+    with holder.status(f"Loading {spec.checkpoint}…", expanded=True):
         bar = st.progress(0.0, text="Starting")
         done = [0.0]  # a stage without a fraction keeps the bar where it was
 
@@ -85,11 +85,7 @@ def _load_with_progress(spec: LoadSpec) -> Engine | None:
             bar.progress(done[0], text=message)
 
         engine = model_cache.ensure_engine(progress)
-        status.update(
-            label="Loading failed" if engine is None else "Loaded", state="error" if engine is None else "complete"
-        )
-    if engine is not None:
-        holder.empty()
+    holder.empty()  # the panel below says "Loaded", or explains the failure
     return engine
 
 

@@ -101,7 +101,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, server: Server, request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
     tab = context.new_page()
     tab.set_default_timeout(60_000)
     tab.goto(server.url)
