@@ -52,3 +52,19 @@ def test_missing_hub_checkpoint_offers_the_demo_and_keeps_history() -> None:
     assert app.session_state["conversation_image"].turns[0].question == "Remember me"
     app.chat_input[0].set_value("And now?").run()
     assert app.session_state["conversation_image"].turns[1].answered  # the demo answered
+
+
+def test_default_checkpoint_offline_says_so_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.delenv("INTERNVL_MODEL")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    started = time.monotonic()
+    app.run()
+    assert time.monotonic() - started < 30
+    assert not app.exception, app.exception
+    assert app.session_state["load_spec"].checkpoint == "OpenGVLab/InternVL2-1B"
+    banner = " ".join(e.value for e in app.main.error)
+    assert "The model hub cannot be reached" in banner and "conversations are kept" in banner
+    next(b for b in app.main.button if b.label == "Use the offline demo checkpoint").click().run()
+    assert app.session_state["load_spec"].checkpoint == "demo"
