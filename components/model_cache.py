@@ -46,9 +46,8 @@ class ModelSlot:
         self.engine: Engine | None = None
 
     def get(self, spec: LoadSpec, progress: Progress | None = None) -> Engine:
-        from model_backend.loading import load_model
-
         from model_backend.engines.local import LocalEngine
+        from model_backend.loading import load_model
 
         with self._lock:
             if self.spec == spec and self.engine is not None:
@@ -67,11 +66,14 @@ class ModelSlot:
             self._release_locked()
 
     def _release_locked(self) -> None:
-        if self.loaded is not None:
+        loaded = self.loaded
+        # The engine holds the model too: drop it before release_model collects and empties the
+        # CUDA cache, or the old weights stay on the GPU while the next checkpoint loads.
+        self.spec, self.loaded, self.engine = None, None, None
+        if loaded is not None:
             from model_backend.loading import release_model
 
-            release_model(self.loaded)
-        self.spec, self.loaded, self.engine = None, None, None
+            release_model(loaded)
 
 
 @st.cache_resource(show_spinner=False, on_release=ModelSlot.release)

@@ -64,3 +64,27 @@ def test_release_on_cache_clear(fake_loading: list[str]) -> None:
     slot.get(LoadSpec("a"))
     slot.release()  # what st.cache_resource's on_release calls when the cache is cleared
     assert fake_loading[-1] == "release a"
+
+
+
+def test_release_leaves_no_reference_to_the_old_weights(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When release_model empties the CUDA cache, nothing may still hold the old model."""
+    import weakref
+
+    import model_backend.loading as loading
+    from model_backend.demo_checkpoint import make_demo_checkpoint
+
+    first, second = make_demo_checkpoint(tmp_path / "a"), make_demo_checkpoint(tmp_path / "b")
+    slot = ModelSlot()
+    slot.get(LoadSpec(str(first), dtype="float32"))
+    old_model = weakref.ref(slot.engine.model)
+    real_release = loading.release_model
+    alive_after_release: list[bool] = []
+
+    def release_model(loaded) -> None:
+        real_release(loaded)  # collects garbage, then empties the CUDA cache
+        alive_after_release.append(old_model() is not None)
+
+    monkeypatch.setattr(loading, "release_model", release_model)
+    slot.get(LoadSpec(str(second), dtype="float32"))
+    assert alive_after_release == [False]
