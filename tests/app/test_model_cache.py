@@ -66,7 +66,6 @@ def test_release_on_cache_clear(fake_loading: list[str]) -> None:
     assert fake_loading[-1] == "release a"
 
 
-
 def test_release_leaves_no_reference_to_the_old_weights(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When release_model empties the CUDA cache, nothing may still hold the old model."""
     import weakref
