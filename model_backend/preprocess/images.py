@@ -9,9 +9,11 @@ tests for many sizes, modes and tile budgets), in about half the time on a big p
   crop + a no-op 448->448 resize + ToTensor + Normalize per tile;
 - an RGB image is not copied by a needless `convert("RGB")`.
 
-We tried cutting each resize into row/column bands for more parallelism: Pillow 13 picks the
-order of its two resampling passes by a rule we could not pin down, so banded results were
-not always identical, and we dropped it (exactness first).
+Cutting each resize into row/column bands would use both cores for the whole resize. It can be
+exact: Pillow 13 (`ImagingResampleInner` in `Resample.c`) runs the vertical pass first only when
+`(H - h) > 0 and (H - h) > 2 * (W - w)`, horizontal first otherwise, with a uint8 image between
+the passes, so each pass can be banded along its independent axis. We have not done it: on two
+cores the serial JPEG decode still caps the gain at about 1.65x overall (docs/benchmarks.md).
 
 `dynamic=False` is InternVL-Chat-V1-2's path: one fixed 448x448 image, as its model card does
 (`Image.resize((448, 448))` then `CLIPImageProcessor`), normalised with ImageNet mean/std
