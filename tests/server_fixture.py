@@ -1,9 +1,10 @@
-"""A real OpenAI-compatible server for the remote-backend tests: `transformers serve` on 127.0.0.1.
+"""A real OpenAI-compatible server for the tests: `transformers serve` on 127.0.0.1.
 
 It runs from the separate `.venv-server` (transformers 5.x) and serves a tiny random-weight native InternVL
-checkpoint that `make_hf_checkpoint.py` writes into a private Hugging Face cache (built once per cache
-folder, reused across runs). One server is shared by the whole session; `start_server` is also used by
-tests that need a server of their own to kill.
+checkpoint that `remote/make_hf_checkpoint.py` writes into a private Hugging Face cache (built once per cache
+folder, reused across runs). One server (`openai_server`) is shared by the whole session, by the remote,
+app and browser tests alike (tests/conftest.py exposes the fixtures); `start_server` is also used by tests
+that need a server of their own to kill.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the repo root off sys.path
     sys.path.insert(0, str(ROOT))
 SERVER_PYTHON = ROOT / ".venv-server" / "bin" / "python"
 SERVER_CLI = ROOT / ".venv-server" / "bin" / "transformers"
-MAKE_CHECKPOINT = Path(__file__).with_name("make_hf_checkpoint.py")
+MAKE_CHECKPOINT = Path(__file__).parent / "remote" / "make_hf_checkpoint.py"
 MODEL_ID = "local/tiny-internvl-hf"
 START_DEADLINE_S = 90.0  # measured ~9 s on 2 shared cores; the slack is for a loaded CI machine
 
@@ -107,7 +108,7 @@ def hf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(hf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def openai_server(hf_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(hf_home, tmp_path_factory.mktemp("server-logs"))
     try:
         yield running

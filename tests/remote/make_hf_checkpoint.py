@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 REPO_ID = "local/tiny-internvl-hf"
-REVISION = "0" * 40  # any 40-hex name works as a snapshot folder; refs/main points at it
+REVISION = "1" * 40  # any 40-hex name works as a snapshot folder; refs/main points at it. Bump it to rebuild.
 TILE = 56
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>", "<video>"]
 SPECIAL_TOKENS += ["<ref>", "</ref>", "<box>", "</box>"]
@@ -116,7 +116,12 @@ def build(folder: Path) -> None:
     torch.manual_seed(0)
     model = InternVLForConditionalGeneration(config).eval()
     eos_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    model.generation_config = GenerationConfig(eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
+    # do_sample=True as in many hub checkpoints: `transformers serve` samples only when the checkpoint's own
+    # config does (a request's temperature > 0 does not turn sampling on; temperature 0 turns it off). Without
+    # it every request is greedy, and this random model's greedy answer is nothing but newlines.
+    model.generation_config = GenerationConfig(
+        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id, do_sample=True, temperature=1.0, top_p=1.0
+    )
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.media_factory import make_photo
-from tests.remote.conftest import ROOT, RunningServer, free_port
+from tests.server_fixture import ROOT, RunningServer, free_port
 
 pytestmark = pytest.mark.server
 

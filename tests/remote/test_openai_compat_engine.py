@@ -15,7 +15,7 @@ from model_backend.engines.base import EngineError
 from model_backend.engines.openai_compat import OpenAICompatEngine, list_models
 from model_backend.settings import GenerationSettings, ServerSpec
 from tests.media_factory import make_photo, make_png
-from tests.remote.conftest import RunningServer, free_port, start_server
+from tests.server_fixture import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.server
 
@@ -81,7 +81,10 @@ def test_second_turn_resends_the_history(server: RunningServer) -> None:
 
 def test_sampling_with_repetition_penalty_is_accepted(server: RunningServer) -> None:
     settings = GenerationSettings(max_new_tokens=5, do_sample=True, temperature=0.9, repetition_penalty=1.3)
-    assert len(list(_engine(server).stream(_ask("Hi"), settings, threading.Event()))) == 5
+    answer = _engine(server).stream(_ask("Hi"), settings, threading.Event())
+    answer.text()  # no 422: transformers serve took every field
+    # Sampled tokens may be partial UTF-8 (no text piece) or, rarely, the end token: count the server's tokens.
+    assert 1 <= answer.stats.new_tokens <= 5
 
 
 def test_stop_closes_the_stream_promptly(server: RunningServer) -> None:
