@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
 from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import ROOT
 
 
 @pytest.fixture(autouse=True)

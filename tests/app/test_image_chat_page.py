@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import start
 from fake_engine import FakeEngine
 
 from model_backend.conversation import Conversation
 from model_backend.engines.base import EngineError
+from tests.app.conftest import start
 
 
 def texts(app) -> list[str]:

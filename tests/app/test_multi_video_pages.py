@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import start
 from fake_engine import FakeEngine
 
+from tests.app.conftest import start
 from tests.media_factory import has_ffmpeg, make_png, make_video
 
 

@@ -4,11 +4,11 @@ the page streams its answers (history and image resent each turn), and a dead se
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.settings import ServerSpec
+from tests.app.conftest import ROOT
 from tests.media_factory import make_png
 from tests.server_fixture import RunningServer, free_port
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import start
 from fake_engine import FakeEngine
 
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
+from tests.app.conftest import start
 
 
 def test_apply_stores_frozen_generation_settings() -> None:

@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import LOAD_TIMEOUT_MS, ROOT, screenshot, wait_loaded
 from helpers import ask, go, messages, upload, wait_answer_done, wait_idle, watch_growth
 
+from tests.browser.conftest import LOAD_TIMEOUT_MS, ROOT, screenshot, wait_loaded
 from tests.media_factory import has_ffmpeg, make_png, make_video
 
 pytestmark = pytest.mark.browser

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import screenshot, wait_loaded
 from helpers import ask, go, messages, upload, wait_answer_done, wait_idle
 
+from tests.browser.conftest import screenshot, wait_loaded
 from tests.media_factory import has_ffmpeg, make_png, make_video
 from tests.server_fixture import RunningServer, start_server
 
