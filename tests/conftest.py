@@ -1,6 +1,25 @@
-"""Fixtures every test folder may use: the real OpenAI-compatible server (see server_fixture.py).
+"""Fixtures every test folder may use: the real OpenAI-compatible server (see server_fixture.py)
+and the demo checkpoint loaded once through the real loading path.
 
 Defined once here, so a full run starts one shared `transformers serve`, whichever folders ask for it.
 """
 
+import pytest
+
+from model_backend.settings import LoadSpec
 from tests.server_fixture import hf_home, openai_server  # noqa: F401  (pytest finds fixtures by name)
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    """The demo checkpoint, float32 on CPU, shared: engines never mutate the model (tested)."""
+    from model_backend.loading import load_model
+
+    return load_model(LoadSpec("demo", dtype="float32", device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def engine(loaded):
+    from model_backend.engines.local import LocalEngine
+
+    return LocalEngine(loaded)

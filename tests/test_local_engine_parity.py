@@ -16,23 +16,12 @@ import torch
 
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.local import LocalEngine
-from model_backend.loading import load_model
-from model_backend.settings import GenerationSettings, LoadSpec
+from model_backend.settings import GenerationSettings
 from tests import seed_reference
 from tests.media_factory import has_ffmpeg, make_photo, make_video
 
 MAX_NEW_TOKENS = 24
 GREEDY = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    return load_model(LoadSpec("demo", dtype="float32", device="cpu"))
-
-
-@pytest.fixture(scope="module")
-def engine(loaded) -> LocalEngine:
-    return LocalEngine(loaded)
 
 
 @pytest.fixture(scope="module")

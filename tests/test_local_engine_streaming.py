@@ -18,9 +18,8 @@ import torch
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.base import EngineError
 from model_backend.engines.local import DEMO_LABEL, OOM_MESSAGE, LocalEngine
-from model_backend.loading import load_model
 from model_backend.preprocess.errors import MediaError
-from model_backend.settings import GenerationSettings, LoadSpec
+from model_backend.settings import GenerationSettings
 from tests.media_factory import make_photo
 
 STORY = "Tell me a long story about a lighthouse keeper."
@@ -31,16 +30,6 @@ class LongAnswer(GenerationSettings):
 
     def generation_config(self) -> dict:
         return {**super().generation_config(), "min_new_tokens": self.max_new_tokens}
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    return load_model(LoadSpec("demo", dtype="float32", device="cpu"))
-
-
-@pytest.fixture(scope="module")
-def engine(loaded) -> LocalEngine:
-    return LocalEngine(loaded)
 
 
 def ask(question: str = STORY, images: tuple[ImageAttachment, ...] = ()) -> Conversation:
