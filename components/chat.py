@@ -14,9 +14,10 @@ import threading
 import streamlit as st
 
 from components import grounding_view, media, stats
-from model_backend.conversation import Conversation, Turn
-from model_backend.engines.base import Answer, Engine
+from model_backend.conversation import Conversation, ConversationError, Turn
+from model_backend.engines.base import Answer, Engine, EngineError
 from model_backend.grounding import readable
+from model_backend.preprocess.errors import MediaError
 from model_backend.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,16 @@ STOPPED_NOTE = ":material/stop_circle: Stopped: partial answer"
 
 
 def show_history(conversation: Conversation, draw_boxes: bool = False) -> None:
-    """Every turn as a user bubble (with its media) and an assistant bubble (answer, stats, boxes)."""
+    """Every turn as a user bubble (with its media) and an assistant bubble (answer, stats, boxes).
+
+    All in one container, so a new turn does not shift the page's later elements: while an answer
+    streams, Streamlit would otherwise show the previous run's elements at the shifted positions.
+    """
+    with st.container():
+        _show_turns(conversation, draw_boxes)
+
+
+def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
     for index, turn in enumerate(conversation.turns):
         with st.chat_message("user"):
             media.show_attachments(turn)
@@ -54,16 +64,22 @@ def needs_answer(conversation: Conversation) -> bool:
     return bool(conversation.turns) and not conversation.turns[-1].answered and conversation.turns[-1].error is None
 
 
-def answer_pending(page: str, conversation: Conversation, engine: Engine | None, settings: GenerationSettings) -> None:
-    """Stream the answer to the last turn if it has none yet, then rerun to redraw the finished page."""
+def answer_pending(
+    page: str,
+    conversation: Conversation,
+    engine: Engine | None,
+    settings: GenerationSettings,
+    place: st.delta_generator.DeltaGenerator,
+) -> None:
+    """Stream the answer to the last turn into `place` (right under the history), then rerun."""
     if not needs_answer(conversation):
         return
     turn = conversation.turns[-1]
     if engine is None:
         turn.error = "No model is loaded, so this question was not answered. See the sidebar, then press Regenerate."
-        st.error(turn.error)
+        place.error(turn.error)
         return
-    with st.chat_message("assistant"):
+    with place, st.chat_message("assistant"):
         stop_slot, text_slot = st.empty(), st.empty()
         stop = threading.Event()
         text_slot.caption("Preparing the prompt…")
@@ -116,17 +132,7 @@ def _join_worker(answer: Answer) -> None:
 
 
 def _message(error: Exception) -> str:
-    from model_backend.conversation import ConversationError
-    from model_backend.engines.base import EngineError
-
-    known: tuple[type[Exception], ...] = (EngineError, ConversationError)
-    try:
-        from model_backend.preprocess.errors import MediaError
-
-        known = (*known, MediaError)
-    except ImportError:
-        pass
-    if isinstance(error, known):
+    if isinstance(error, (EngineError, ConversationError, MediaError)):
         return str(error)
     log.exception("unexpected error while answering")
     return f"Answering failed unexpectedly ({type(error).__name__}): {error}"

@@ -127,21 +127,9 @@ def retry() -> None:
 
 
 def _failure(spec: LoadSpec, error: Exception) -> LoadFailure:
-    try:
-        from model_backend.loading import CheckpointUnavailable
+    from model_backend.loading import CheckpointUnavailable, LoadError
 
-        unavailable = isinstance(error, CheckpointUnavailable)
-    except ImportError:
-        unavailable = False
     message = str(error) or type(error).__name__
-    if not _is_expected(error):
+    if not isinstance(error, LoadError):
         message = f"Loading {spec.checkpoint} failed unexpectedly ({type(error).__name__}): {message}"
-    return LoadFailure(spec, message, unavailable)
-
-
-def _is_expected(error: Exception) -> bool:
-    try:
-        from model_backend.loading import LoadError
-    except ImportError:
-        return False
-    return isinstance(error, LoadError)
+    return LoadFailure(spec, message, isinstance(error, CheckpointUnavailable))

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components import state
+from model_backend.catalog import CATALOG, CatalogEntry, find_entry, has_6b_vision
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
 
 SOURCES = ["Catalog", "Hub id", "Local folder", "Demo (offline, random weights)"]
@@ -28,14 +29,6 @@ class ModelChoice:
     problem: str | None = None
 
 
-def _catalog() -> tuple[list[Any], Any, Any]:
-    try:
-        from model_backend.catalog import CATALOG, find_entry, has_6b_vision
-    except ImportError:
-        return [], None, None
-    return list(CATALOG), find_entry, has_6b_vision
-
-
 def backend_choice() -> str:
     current = state.backend()
     labels = list(BACKENDS)
@@ -45,10 +38,6 @@ def backend_choice() -> str:
 
 
 def catalog_table() -> None:
-    entries, _, _ = _catalog()
-    if not entries:
-        st.caption("The model catalog is not available in this build.")
-        return
     rows = [
         {
             "checkpoint": e.name,
@@ -59,16 +48,16 @@ def catalog_table() -> None:
             "8-bit GB": round(e.memory_gb("8bit"), 1),
             "4-bit GB": round(e.memory_gb("4bit"), 1),
         }
-        for e in entries
+        for e in CATALOG
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
     """Where the weights come from and how to load them."""
-    entries, find_entry, has_6b_vision = _catalog()
+    entries = list(CATALOG)
     names = [e.name for e in entries]
-    entry = find_entry(spec.checkpoint) if find_entry else None
+    entry = find_entry(spec.checkpoint)
     if spec.checkpoint == "demo":
         default_source = 3
     elif entry is not None:
@@ -89,7 +78,7 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
         checkpoint = st.text_input(
             "Hub id (owner/name)", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub"
         )
-        entry = find_entry(checkpoint) if find_entry and checkpoint else None
+        entry = find_entry(checkpoint) if checkpoint else None
         if checkpoint and entry is None:
             st.warning(
                 "This checkpoint is not in the catalog. Loading it runs Python code that ships with it, "
@@ -111,13 +100,13 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
         st.info("The demo checkpoint works offline, but its weights are random: its answers are random text.")
     if not checkpoint.strip():
         problem = problem or "Give a checkpoint."
-    options = _load_options(spec, entry, has_6b_vision)
+    options = _load_options(spec, entry)
     fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
     _memory_estimate(entry, fields["quantization"])
     return ModelChoice(fields, problem)
 
 
-def _load_options(spec: LoadSpec, entry: Any, has_6b_vision: Any) -> dict[str, Any]:
+def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:
     precision, quant, device = st.columns(3)
     dtype = precision.selectbox("Precision", DTYPES, index=DTYPES.index(spec.dtype), key="dtype")
     quantization = quant.selectbox(
@@ -138,7 +127,7 @@ def _load_options(spec: LoadSpec, entry: Any, has_6b_vision: Any) -> dict[str, A
         "Flash-attention (falls back to standard attention when unavailable)", spec.flash_attention, key="flash"
     )
     force = False
-    if quantization == "4bit" and entry is not None and has_6b_vision is not None and has_6b_vision(entry):
+    if quantization == "4bit" and entry is not None and has_6b_vision(entry):
         st.warning(
             f"{entry.name} uses the 6-billion-parameter vision encoder, which 4-bit quantization breaks "
             "(answers become garbage). Use 8-bit, or load in 4-bit anyway:"

@@ -28,7 +28,6 @@ ENGINE_OVERRIDE = "engine_override"
 DEFAULT_MAX_IMAGES = 6
 MAX_IMAGES_LIMIT = 16
 CHECKPOINT_ENV = "INTERNVL_MODEL"
-FALLBACK_CHECKPOINT = "OpenGVLab/InternVL2-1B"
 
 
 def startup_checkpoint() -> str:
@@ -36,10 +35,8 @@ def startup_checkpoint() -> str:
     chosen = os.environ.get(CHECKPOINT_ENV, "").strip()
     if chosen:
         return chosen
-    try:
-        from model_backend.catalog import DEFAULT_CHECKPOINT
-    except ImportError:  # the catalog is optional for the app to start
-        return FALLBACK_CHECKPOINT
+    from model_backend.catalog import DEFAULT_CHECKPOINT
+
     return DEFAULT_CHECKPOINT
 
 

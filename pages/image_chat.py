@@ -22,6 +22,7 @@ with preview:
         st.caption("No image: the model answers from text alone.")
 
 chat.show_history(conversation, draw_boxes=True)
+pending_answer = st.container()  # the new answer streams here, above the actions
 chat_actions.render(PAGE, conversation)
 stats.context_meter(conversation, engine, settings)
 
@@ -43,4 +44,4 @@ if question:
     else:
         st.rerun()  # redraw with the new question in the history, then stream below it
 
-chat.answer_pending(PAGE, conversation, engine, settings)
+chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)

@@ -20,6 +20,7 @@ else:
     images = multi_media.images_picker(PAGE, state.max_images(), settings.max_tiles)
 
 chat.show_history(conversation)
+pending_answer = st.container()  # the new answer streams here, above the actions
 chat_actions.render(PAGE, conversation)
 stats.context_meter(conversation, engine, settings)
 
@@ -36,4 +37,4 @@ if question:
         else:
             st.rerun()
 
-chat.answer_pending(PAGE, conversation, engine, settings)
+chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)
