@@ -109,16 +109,20 @@ def _consume(answer: Answer, turn: Turn, text_slot: st.delta_generator.DeltaGene
     finally:
         # Runs on normal end, on error, and when a rerun (the Stop button) interrupts the loop.
         stop.set()
+        if not finished:
+            _join_worker(answer)  # before reading the stats: the engine finalises them as it ends
         turn.stats = answer.stats
         if finished or pieces or turn.error is None:
             turn.answer = "".join(pieces)
         turn.stopped = not finished and turn.error is None
-        if not finished:
-            _join_worker(answer)
 
 
-def _join_worker(answer: Answer) -> None:
-    """Drain the stopped answer off the script thread, so the worker ends and its stats are final."""
+def _join_worker(answer: Answer, wait_s: float = 2.0) -> None:
+    """Drain the stopped answer, so the worker ends and the engine finalises its stats.
+
+    The stop event is already set, so this takes a token or two; it runs on a thread and is waited
+    for at most `wait_s`, so a hung server cannot block the page.
+    """
 
     def drain() -> None:
         try:
@@ -128,7 +132,9 @@ def _join_worker(answer: Answer) -> None:
             return
         log.info("answer stopped; generation worker finished (%d pieces after stop)", extra)
 
-    threading.Thread(target=drain, name="drain-stopped-answer", daemon=True).start()
+    worker = threading.Thread(target=drain, name="drain-stopped-answer", daemon=True)
+    worker.start()
+    worker.join(wait_s)
 
 
 def _message(error: Exception) -> str:
