@@ -13,7 +13,8 @@ from typing import Any
 import streamlit as st
 
 from components import state
-from model_backend.catalog import CATALOG, CatalogEntry, find_entry, has_6b_vision
+from model_backend.catalog import CATALOG, CatalogEntry, estimate_memory_gb, find_entry, has_6b_vision
+from model_backend.checkpoint_size import parameter_count
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
 
 SOURCES = ["Catalog", "Hub id", "Local folder", "Demo (offline, random weights)"]
@@ -102,7 +103,7 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
         problem = problem or "Give a checkpoint."
     options = _load_options(spec, entry)
     fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
-    _memory_estimate(entry, fields["quantization"])
+    _memory_estimate(entry, fields["checkpoint"], fields["quantization"])
     return ModelChoice(fields, problem)
 
 
@@ -142,16 +143,25 @@ def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:
     }
 
 
-def _memory_estimate(entry: Any, quantization: str) -> None:
+def _memory_estimate(entry: CatalogEntry | None, checkpoint: str, quantization: str) -> None:
     gpu = gpu_memory()
     where = "no GPU: runs on CPU" if gpu is None else f"GPU free {gpu[0]:.1f} of {gpu[1]:.1f} GB"
-    if entry is None:
-        st.caption(f"Memory estimate: unknown for this checkpoint · {where}")
-        return
-    need = entry.memory_gb(quantization)
-    st.caption(f"Memory estimate: about {need:.1f} GB for {entry.name} ({QUANT_LABELS[quantization]}) · {where}")
+    if entry is not None:
+        params_b, name = entry.params_b, entry.name
+    else:  # a folder outside the catalog (a fine-tune): count its parameters from the safetensors headers
+        count = parameter_count(checkpoint) if checkpoint != "demo" else None
+        if count is None:
+            st.caption(f"Memory estimate: unknown for this checkpoint · {where}")
+            return
+        params_b, name = count / 1e9, f"this folder ({_params_label(count)} parameters)"
+    need = estimate_memory_gb(params_b, quantization)
+    st.caption(f"Memory estimate: about {need:.1f} GB for {name} ({QUANT_LABELS[quantization]}) · {where}")
     if gpu is not None and need > gpu[0]:
         st.warning(f"About {need:.1f} GB is needed but only {gpu[0]:.1f} GB is free: try 8-/4-bit or split.")
+
+
+def _params_label(count: int) -> str:
+    return f"{count / 1e9:.2f} B" if count >= 1e8 else f"{count / 1e6:.2f} M"
 
 
 def gpu_memory() -> tuple[float, float] | None:

@@ -67,10 +67,14 @@ class CatalogEntry:
         >>> round(find_entry("InternVL2-8B").memory_gb("none"), 1)
         17.6
         """
-        if quantization not in BYTES_PER_PARAM:
-            raise ValueError(f"quantization must be one of {', '.join(BYTES_PER_PARAM)}, got {quantization!r}")
-        weights = self.params_b * BYTES_PER_PARAM[quantization]
-        return weights + FIXED_OVERHEAD_GB + OVERHEAD_GB_PER_B * self.params_b
+        return estimate_memory_gb(self.params_b, quantization)
+
+
+def estimate_memory_gb(params_b: float, quantization: str = "none") -> float:
+    """The memory estimate for any checkpoint of `params_b` billion parameters (see `memory_gb`)."""
+    if quantization not in BYTES_PER_PARAM:
+        raise ValueError(f"quantization must be one of {', '.join(BYTES_PER_PARAM)}, got {quantization!r}")
+    return params_b * BYTES_PER_PARAM[quantization] + FIXED_OVERHEAD_GB + OVERHEAD_GB_PER_B * params_b
 
 
 def _entry(name, family, llm, params_b, layers, vision, template, image_handling="dynamic", context=8192):

@@ -58,3 +58,14 @@ def test_demo_choice_sets_the_load_spec() -> None:
 def _apply(app) -> None:
     next(b for b in app.button if b.label == "Apply / Load").click().run()
     assert not app.exception, app.exception
+
+
+def test_a_fine_tuned_folder_gets_a_memory_estimate_from_its_weights(tmp_path) -> None:
+    from model_backend.demo_checkpoint import make_demo_checkpoint
+
+    folder = make_demo_checkpoint(tmp_path / "my-finetune")  # stands in for a folder outside the catalog
+    app = start("settings", FakeEngine())
+    app.radio(key="ckpt_source").set_value("Local folder").run()
+    app.text_input(key="ckpt_folder").set_value(str(folder)).run()
+    estimates = [c.value for c in app.caption if c.value.startswith("Memory estimate")]
+    assert estimates and "this folder (0.26 M parameters)" in estimates[0], estimates
