@@ -263,7 +263,9 @@ def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
             event = json.loads(data)
         except ValueError as error:
             raise EngineError(f"The server sent a malformed stream event: {data[:120]!r}") from error
-        if isinstance(event, dict) and ("error" in event or event.get("object") == "error"):
+        if not isinstance(event, dict):  # `null` would read as the end of the stream, `42` would crash below
+            raise EngineError(f"The server sent a malformed stream event: {data[:120]!r}")
+        if "error" in event or event.get("object") == "error":
             detail = event.get("error", event)
             detail = detail.get("message", detail) if isinstance(detail, dict) else detail
             raise EngineError(f"The server failed while answering: {detail}; the answer is incomplete.")
