@@ -53,11 +53,12 @@ def _model_cards(base_url: str, api_key: str | None, timeout: float) -> list[dic
         raise _transport_error(error, base_url) from error
     _raise_for_status(response, base_url, model=None)
     try:
-        return list(response.json()["data"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise EngineError(
-            f"The server at {base_url} answered /v1/models with something that is not a model list"
-        ) from error
+        cards = list(response.json()["data"])
+    except (ValueError, KeyError, TypeError):
+        cards = None
+    if cards is None or not all(isinstance(card, dict) and "id" in card for card in cards):
+        raise EngineError(f"The server at {base_url} answered /v1/models with something that is not a model list")
+    return cards
 
 
 def list_models(server: ServerSpec | str, api_key: str | None = None, timeout: float = 5) -> list[str]:
@@ -272,16 +273,28 @@ def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
         yield event
 
 
-def _delta_text(event: dict) -> str:
+def _first_choice(event: dict) -> dict:
+    """The event's first choice; a wrongly shaped one is a malformed event, never a crash."""
     choices = event.get("choices") or []
-    if not choices:
-        return ""
-    return (choices[0].get("delta") or {}).get("content") or ""
+    if not isinstance(choices, list) or (choices and not isinstance(choices[0], dict)):
+        raise _malformed(event)
+    return choices[0] if choices else {}
+
+
+def _delta_text(event: dict) -> str:
+    delta = _first_choice(event).get("delta") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if not isinstance(delta, dict) or not isinstance(content, (str, type(None))):
+        raise _malformed(event)
+    return content or ""
+
+
+def _malformed(event: dict) -> EngineError:
+    return EngineError(f"The server sent a malformed stream event: {json.dumps(event)[:120]!r}")
 
 
 def _finish_reason(event: dict) -> str | None:
-    choices = event.get("choices") or []
-    return choices[0].get("finish_reason") if choices else None
+    return _first_choice(event).get("finish_reason")
 
 
 def _read_usage(event: dict, stats: AnswerStats) -> None:

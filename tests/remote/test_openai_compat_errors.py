@@ -244,8 +244,9 @@ def test_a_server_failure_on_the_model_list(canned: CannedServer) -> None:
     assert str(caught.value) == f"The server at {canned.base_url} failed (502: upstream down). Check its log."
 
 
-def test_a_model_list_that_is_not_a_list(canned: CannedServer) -> None:
-    canned.answer("GET", "/v1/models", Reply(body={"object": "list"}))
+@pytest.mark.parametrize("body", [{"object": "list"}, {"data": ["internvl"]}, {"data": [{"name": "internvl"}]}])
+def test_a_model_list_that_is_not_a_list(canned: CannedServer, body: dict) -> None:
+    canned.answer("GET", "/v1/models", Reply(body=body))
     with pytest.raises(EngineError) as caught:
         list_models(canned.base_url + "/v1")
     assert str(caught.value) == (
@@ -337,6 +338,24 @@ def test_an_error_event_before_any_text(canned: CannedServer) -> None:
     ],
 )
 def test_a_malformed_event_keeps_the_partial_answer(canned: CannedServer, garbage: str) -> None:
+    events = (chunk("Two "), chunk("words"), garbage, chunk(" more", finish="stop"), "[DONE]")
+    error, received, answer = _fail(canned, Reply(events=events))
+    assert str(error) == f"The server sent a malformed stream event: {garbage[:120]!r}"
+    assert received == ["Two ", "words"]
+    assert answer.text() == "Two words"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"choices": ["x"]},
+        {"choices": {"delta": {"content": "x"}}},
+        {"choices": [{"delta": "x"}]},
+        {"choices": [{"delta": {"content": 42}}]},
+    ],
+)
+def test_a_wrongly_shaped_event_is_malformed_not_a_crash(canned: CannedServer, event: dict) -> None:
+    garbage = json.dumps(event)
     events = (chunk("Two "), chunk("words"), garbage, chunk(" more", finish="stop"), "[DONE]")
     error, received, answer = _fail(canned, Reply(events=events))
     assert str(error) == f"The server sent a malformed stream event: {garbage[:120]!r}"
