@@ -14,7 +14,7 @@ import threading
 import streamlit as st
 
 from components import grounding_view, media, stats
-from model_backend.conversation import Conversation, ConversationError, Turn
+from model_backend.conversation import Conversation, ConversationError, ImageAttachment, Turn, VideoAttachment
 from model_backend.engines.base import Answer, Engine, EngineError
 from model_backend.grounding import readable
 from model_backend.preprocess.errors import MediaError
@@ -58,6 +58,24 @@ def _show_answer(turn: Turn) -> None:
         st.error(turn.error)
     if turn.stats is not None and turn.answered:
         st.caption(stats.describe(turn.stats))
+
+
+def submit(
+    conversation: Conversation,
+    question: str,
+    images: tuple[ImageAttachment, ...] = (),
+    video: VideoAttachment | None = None,
+) -> None:
+    """Add the question with its media and redraw (the answer then streams under the history).
+
+    A question the conversation refuses (empty, bad settings) shows its reason instead.
+    """
+    try:
+        conversation.ask(question, images=images, video=video)
+    except ConversationError as error:
+        st.error(str(error))
+    else:
+        st.rerun()
 
 
 def needs_answer(conversation: Conversation) -> bool:

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from components import chat, chat_actions, media, model_cache, state, stats
-from model_backend.conversation import ConversationError
 
 PAGE = "image"
 
@@ -37,11 +36,6 @@ if question:
     # The image goes with the question only when it differs from the last one sent.
     sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
     attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
-    try:
-        conversation.ask(question, images=attach)
-    except ConversationError as error:
-        st.error(str(error))
-    else:
-        st.rerun()  # redraw with the new question in the history, then stream below it
+    chat.submit(conversation, question, images=attach)
 
 chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)

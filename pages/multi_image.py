@@ -3,7 +3,6 @@
 import streamlit as st
 
 from components import chat, chat_actions, model_cache, multi_media, state, stats
-from model_backend.conversation import ConversationError
 
 PAGE = "multi"
 
@@ -29,12 +28,7 @@ if question:
     if not images or len(images) < 2:
         st.error("Upload at least two images first.")
     else:
-        try:
-            # Images attach to the first turn only: follow-ups refer to the same Image-k labels.
-            conversation.ask(question, images=multi_media.images_to_attach(conversation, images))
-        except ConversationError as error:
-            st.error(str(error))
-        else:
-            st.rerun()
+        # Images attach to the first turn only: follow-ups refer to the same Image-k labels.
+        chat.submit(conversation, question, images=multi_media.images_to_attach(conversation, images))
 
 chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)

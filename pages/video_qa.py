@@ -3,7 +3,6 @@
 import streamlit as st
 
 from components import chat, chat_actions, model_cache, state, stats, video_input
-from model_backend.conversation import ConversationError
 
 PAGE = "video"
 
@@ -29,12 +28,7 @@ if question:
     if not usable:
         st.error("Upload a video that can be decoded first.")
     else:
-        try:
-            # The video attaches to the first turn only; follow-ups refer to the same frames.
-            conversation.ask(question, video=video_input.video_to_attach(conversation, video))
-        except ConversationError as error:
-            st.error(str(error))
-        else:
-            st.rerun()
+        # The video attaches to the first turn only; follow-ups refer to the same frames.
+        chat.submit(conversation, question, video=video_input.video_to_attach(conversation, video))
 
 chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)

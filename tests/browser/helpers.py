@@ -45,8 +45,11 @@ def wait_answer_done(page, count: int) -> str:
     return answer.inner_text()
 
 
-def watch_growth(page, index: int, seconds: float = 30.0) -> list[int]:
-    """Lengths of the `index`-th message's text, polled until it carries its final stats caption."""
+def watch_growth(page, index: int, seconds: float = 30.0, cursor: str | None = None) -> list[int]:
+    """Lengths of the `index`-th message's text, polled until it carries its final stats caption.
+
+    With `cursor`, only lengths seen while the streaming cursor shows count (text still arriving).
+    """
     lengths: list[int] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -55,7 +58,8 @@ def watch_growth(page, index: int, seconds: float = 30.0) -> list[int]:
             text = target.inner_text(timeout=200) if target.count() else ""
         except Exception:  # the element is replaced while the page redraws
             text = ""
-        if text and (not lengths or len(text) != lengths[-1]):
+        streaming = cursor is None or cursor in text
+        if text and streaming and (not lengths or len(text) != lengths[-1]):
             lengths.append(len(text))
         if "new tokens" in text:
             break

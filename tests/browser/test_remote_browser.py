@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ask, go, messages, upload, wait_answer_done, wait_idle
+from helpers import ask, go, messages, upload, wait_answer_done, wait_idle, watch_growth
 
 from tests.browser.conftest import screenshot, wait_loaded
 from tests.media_factory import has_ffmpeg, make_png, make_video
@@ -71,24 +71,6 @@ def use_server(page, target: RunningServer, max_new_tokens: int, sampling: bool)
     sidebar.get_by_text("Answers come from an OpenAI-compatible server.").wait_for()
 
 
-def streamed_lengths(page, index: int, seconds: float = 30.0) -> list[int]:
-    """Lengths of the `index`-th message's text while it carries the cursor (until its stats caption shows)."""
-    lengths: list[int] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        target = messages(page).nth(index)
-        try:
-            text = target.inner_text(timeout=200) if target.count() else ""
-        except Exception:  # the element is replaced while the page redraws
-            continue
-        if CURSOR in text and (not lengths or len(text) != lengths[-1]):
-            lengths.append(len(text))
-        if "new tokens" in text:
-            break
-        time.sleep(0.02)
-    return lengths
-
-
 def clear(page) -> None:
     """Clear the image chat's conversation (its button, not the uploader's)."""
     page.locator(".st-key-clear_image button").click()
@@ -110,7 +92,7 @@ def test_image_chat_streams_from_the_server(remote, openai_server: RunningServer
     questions = ["What is in this picture?", "Describe it in more detail.", "And the colours?"]
     for number, question in enumerate(questions):
         ask(page, question)
-        lengths = streamed_lengths(page, 2 * number + 1)
+        lengths = watch_growth(page, 2 * number + 1, cursor=CURSOR)
         wait_answer_done(page, 2 * number + 2)
         if len(lengths) >= 3 and lengths[-1] > lengths[0]:
             break
