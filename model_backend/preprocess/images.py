@@ -25,24 +25,26 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from model_backend.preprocess.band_jobs import BandJobs
+from model_backend.preprocess.banded_resize import BandedResize, RowBands
 from model_backend.preprocess.errors import MediaError
-from model_backend.preprocess.normalize import normalize_clip, normalize_tiles
+from model_backend.preprocess.jpeg_rows import can_track_rows, decode_into
+from model_backend.preprocess.pixel_buffer import PixelBuffer
+from model_backend.preprocess.normalize import normalize_clip, normalize_tile_into
 from model_backend.preprocess.tiling import TilePlan, plan_tiles
 
 ImageSource = str | os.PathLike | bytes | bytearray | BinaryIO | Image.Image
 MAX_IMAGE_PIXELS = 50_000_000
 _BICUBIC = Image.Resampling.BICUBIC
-_T = TypeVar("_T")
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-resize")
 
 
 def _describe(source: ImageSource) -> str:
@@ -62,6 +64,15 @@ def open_image(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> Image
     >>> open_image(Image.new("L", (4, 2))).mode
     'RGB'
     """
+    image = _open_header(source, max_pixels)
+    with _damaged_data():
+        image.load()
+        # Same call as the seeds, so every mode (P, L, LA, RGBA, CMYK, I;16...) maps identically.
+        return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _open_header(source: ImageSource, max_pixels: int) -> Image.Image:
+    """The image with only its header read, after the size checks."""
     if isinstance(source, Image.Image):
         image = source
     else:
@@ -91,41 +102,73 @@ def open_image(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> Image
         )
     if width < 1 or height < 1:
         raise MediaError(f"The image has no pixels ({width}x{height}).")
+    return image
+
+
+@contextmanager
+def _damaged_data() -> Iterator[None]:
     try:
-        image.load()
-        # Same call as the seeds, so every mode (P, L, LA, RGBA, CMYK, I;16...) maps identically.
-        return image if image.mode == "RGB" else image.convert("RGB")
+        yield
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
         raise MediaError(f"The image data is damaged or incomplete ({exc}).") from exc
 
 
-def _in_parallel(first: Callable[[], _T], second: Callable[[], _T]) -> tuple[_T, _T]:
-    """Run two GIL-releasing calls at once (the second on a worker thread)."""
-    future = _POOL.submit(second)
-    return first(), future.result()
+class _TileResizes:
+    """The grid and thumbnail resizes of one tile plan, as band jobs shared by two threads."""
+
+    def __init__(self, source: PixelBuffer, plan: TilePlan, jobs: BandJobs) -> None:
+        self.plan, self.jobs = plan, jobs
+        s = plan.image_size
+        self.grid = BandedResize(source, plan.resized_size, jobs, align=s)
+        self.thumbnail = BandedResize(source, (s, s), jobs) if plan.thumbnail else None
+        self.resizes = [self.grid] + ([self.thumbnail] if self.thumbnail else [])
+        self.rows = RowBands(source, self.resizes, jobs)
+
+    def tiles(self) -> list[np.ndarray]:
+        """Finish both resizes (the source must be complete); (S, S, 3) tile views in the model's order."""
+        self.rows.on_rows(self.rows.source.height, final=True)
+        for resize in self.resizes:
+            resize.start_first_pass()
+        self.jobs.finish()
+        for resize in self.resizes:
+            resize.start_second_pass()
+        self.jobs.finish()
+        grid = self.grid.result.rgb
+        tiles = [grid[top:bottom, left:right] for left, top, right, bottom in self.plan.boxes]
+        if self.thumbnail is not None:
+            tiles.append(self.thumbnail.result.rgb)
+        return tiles
 
 
 def tiles_uint8(image: Image.Image, plan: TilePlan) -> np.ndarray:
-    """The plan's tiles as one (N, S, S, 3) uint8 array, in the model's order (grid rows, thumbnail).
+    """The plan's tiles of a loaded RGB image as one (N, S, S, 3) uint8 array, in the model's order.
 
-    Pixel-identical to the seeds' `dynamic_preprocess` (same `Image.resize` calls).
+    Pixel-identical to the seeds' `dynamic_preprocess` (see `banded_resize.py`).
     """
-    s = plan.image_size
-    grid_size = plan.resized_size
+    return np.stack(_TileResizes(PixelBuffer.of(image), plan, BandJobs()).tiles())
 
-    def grid() -> Image.Image:
-        return image.resize(grid_size, _BICUBIC) if image.size != grid_size else image
 
-    if plan.thumbnail:
-        resized, thumb = _in_parallel(grid, lambda: image.resize((s, s), _BICUBIC))
-    else:
-        resized, thumb = grid(), None
-    arr = np.asarray(resized)
-    # (rows*S, cols*S, 3) -> (rows, S, cols, S, 3) -> (rows, cols, S, S, 3): row-major tile order.
-    tiles = arr.reshape(plan.rows, s, plan.columns, s, 3).swapaxes(1, 2).reshape(-1, s, s, 3)
-    if thumb is not None:
-        tiles = np.concatenate([tiles, np.asarray(thumb)[None]], axis=0)
-    return np.ascontiguousarray(tiles)
+def _pixels(image: Image.Image, plan: TilePlan) -> torch.Tensor:
+    """Decode (if needed), resize and normalise `image`, overlapping the steps on two threads."""
+    jobs = BandJobs()
+    try:
+        with _damaged_data():
+            if can_track_rows(image):
+                source = PixelBuffer(*image.size)
+                resizes = _TileResizes(source, plan, jobs)
+                decode_into(image, source, resizes.rows.on_rows)
+            else:
+                image.load()
+                resizes = _TileResizes(PixelBuffer.of(image if image.mode == "RGB" else image.convert("RGB")), plan, jobs)
+        tiles = resizes.tiles()
+        s = plan.image_size
+        pixels = torch.empty((len(tiles), 3, s, s), dtype=torch.float32)
+        for index, tile in enumerate(tiles):
+            jobs.submit(lambda i=index, t=tile: normalize_tile_into(pixels[i], t))
+        jobs.finish()
+        return pixels
+    finally:
+        jobs.cancel()
 
 
 def load_image_with_plan(
@@ -138,13 +181,14 @@ def load_image_with_plan(
     dynamic: bool = True,
 ) -> tuple[torch.Tensor, TilePlan]:
     """`load_image`, also returning the tile plan (for stats and previews)."""
-    image = open_image(source)
     if not dynamic:
+        image = open_image(source)
         fixed = image.resize((image_size, image_size), _BICUBIC) if image.size != (image_size,) * 2 else image
         return normalize_clip(np.asarray(fixed)[None]), TilePlan(1, 1, thumbnail=False, image_size=image_size)
+    image = _open_header(source, MAX_IMAGE_PIXELS)
     plan = plan_tiles(*image.size, max_tiles=max_tiles, min_tiles=min_tiles, image_size=image_size,
                       use_thumbnail=use_thumbnail)  # fmt: skip
-    return normalize_tiles(tiles_uint8(image, plan)), plan
+    return _pixels(image, plan), plan
 
 
 def load_image(

@@ -38,3 +38,16 @@ def normalize_clip(
     x = (tiles.astype(np.float64) * (1 / 255)).astype(np.float32)
     x = (x - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def normalize_tile_into(
+    out: torch.Tensor, tile: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
+) -> None:
+    """One (H, W, 3) uint8 tile into `out`, a (3, H, W) float32 view, with `normalize_tiles`' exact operations.
+
+    Writes in place so that several threads can fill one batch tensor without a final copy.
+    """
+    np.copyto(out.numpy(), tile.transpose(2, 0, 1), casting="unsafe")  # uint8 -> float32 is exact
+    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
+    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    out.div_(255).sub_(m).div_(s)
