@@ -1,10 +1,11 @@
-"""Run small CPU jobs on the calling thread and one shared background worker at once.
+"""Run small CPU jobs on the calling thread and the shared background workers at once.
 
-Pillow and torch release the GIL while they crunch pixels, so two threads use two cores.
-Jobs go to the worker in order as they become ready; when the caller has nothing else to do
+Pillow and torch release the GIL while they crunch pixels, so threads use several cores.
+Jobs go to the workers in order as they become ready; when the caller has nothing else to do
 it calls `finish`, which takes the not-yet-started jobs back from the end of the queue and
 runs them itself. The caller therefore never waits on a job queued behind someone else's
-work (the worker is shared by every browser session), and no job runs twice.
+work (the workers are shared by every browser session), and no job runs twice. A job may
+submit more jobs to its batch; `finish` returns once those are done too.
 
 >>> jobs = BandJobs()
 >>> squares = [jobs.submit(lambda n=n: n * n) for n in range(4)]
@@ -15,13 +16,23 @@ work (the worker is shared by every browser session), and no job runs twice.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-# One worker for the whole process: together with the calling thread that is two busy
-# threads per image, which is what the 2-core machines this app targets can run at once.
-_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-bands")
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# Shared by the whole process; with the calling thread, one busy thread per core (at most 8:
+# an image has only so many bands). On the 2-core machines this app targets: one worker.
+_WORKERS = ThreadPoolExecutor(max_workers=max(1, min(_cores(), 8) - 1), thread_name_prefix="image-bands")
 
 
 @dataclass
@@ -37,36 +48,45 @@ class Job:
 
 
 class BandJobs:
-    """A batch of jobs shared between the caller and the background worker."""
+    """A batch of jobs shared between the caller and the background workers."""
 
     def __init__(self) -> None:
         self._jobs: list[Job] = []
+        self._lock = threading.Lock()  # jobs running on either thread may submit more
 
     def submit(self, fn: Callable[[], object]) -> Job:
-        """Queue `fn` for the worker; its result lands in the returned job's `value`."""
+        """Queue `fn` for the workers; its result lands in the returned job's `value`."""
         job = Job(fn)
-        job.future = _WORKER.submit(job.run)
-        self._jobs.append(job)
+        with self._lock:
+            job.future = _WORKERS.submit(job.run)
+            self._jobs.append(job)
         return job
 
     def finish(self) -> None:
-        """Run every job the worker has not started here, wait for the rest, re-raise the first error."""
-        jobs, self._jobs = self._jobs, []
-        try:
-            for job in reversed(jobs):  # the worker takes the oldest jobs, so the caller starts at the back
-                if job.future is not None and job.future.cancel():
-                    job.future = None
-                    job.run()
-            for job in jobs:
-                if job.future is not None:
-                    job.future.result()
-        finally:
-            self._cancel(jobs)
+        """Run every job no worker has started here, wait for the rest, re-raise the first error."""
+        while jobs := self._take():
+            try:
+                for job in reversed(jobs):  # workers take the oldest jobs, so the caller starts at the back
+                    if job.future is not None and job.future.cancel():
+                        job.future = None
+                        job.run()
+                for job in jobs:
+                    if job.future is not None:
+                        job.future.result()
+            except BaseException:
+                self.cancel()
+                raise
+            finally:
+                self._cancel(jobs)
 
     def cancel(self) -> None:
         """Drop the jobs not started yet (after an error: their results would not be used)."""
-        jobs, self._jobs = self._jobs, []
-        self._cancel(jobs)
+        self._cancel(self._take())
+
+    def _take(self) -> list[Job]:
+        with self._lock:
+            jobs, self._jobs = self._jobs, []
+        return jobs
 
     @staticmethod
     def _cancel(jobs: list[Job]) -> None:

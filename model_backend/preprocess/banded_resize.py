@@ -15,35 +15,42 @@ source rows as soon as they are final (see `jpeg_rows.py`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import PIL
 from PIL import Image
 
 from model_backend.preprocess.band_jobs import BandJobs
 from model_backend.preprocess.pixel_buffer import PixelBuffer
 
 _BICUBIC = Image.Resampling.BICUBIC
+_PILLOW_MAJOR = int(PIL.__version__.split(".")[0])
 ROWS_PER_BAND = 96  # a few ms of resampling per band on a 4000 px wide photo: fine enough to balance
-COLUMN_BANDS = 4
+COLUMN_BANDS = 8
+MIN_COLUMNS = 224  # narrower bands cost more in per-call overhead than they gain in balance
 
 
 def horizontal_first(source: tuple[int, int], target: tuple[int, int]) -> bool:
-    """Pillow 13's pass order: vertical first only when the height shrinks more than twice the width.
+    """Pillow's pass order. Pillow 13: vertical first only when the height shrinks more than twice
+    the width; Pillow 12 and older: always horizontal first. (requirements.txt pins Pillow 13.)
 
     >>> horizontal_first((4000, 3000), (1792, 1344)), horizontal_first((500, 6000), (448, 448))
     (True, False)
     """
     (width, height), (new_width, new_height) = source, target
+    if _PILLOW_MAJOR < 13:
+        return True
     return not (height - new_height > 0 and height - new_height > 2 * (width - new_width))
 
 
-def column_bands(width: int, count: int = COLUMN_BANDS, align: int = 1) -> list[tuple[int, int]]:
-    """About `count` column ranges covering 0..width, cut on multiples of `align` where possible.
+def column_bands(width: int, count: int = COLUMN_BANDS) -> list[tuple[int, int]]:
+    """Up to `count` column ranges covering 0..width, none narrower than MIN_COLUMNS unless the image is.
 
-    >>> column_bands(1792, 4, align=448), column_bands(10, 4)
-    ([(0, 448), (448, 896), (896, 1344), (1344, 1792)], [(0, 3), (3, 6), (6, 9), (9, 10)])
+    >>> len(column_bands(1792)), column_bands(448), column_bands(10)
+    (8, [(0, 224), (224, 448)], [(0, 10)])
     """
+    count = max(1, min(count, width // MIN_COLUMNS))
     step = -(-width // count)
-    if step >= align:
-        step = -(-step // align) * align
     return [(left, min(left + step, width)) for left in range(0, width, step)]
 
 
@@ -65,16 +72,29 @@ def resample_columns(source: PixelBuffer, out: PixelBuffer, left: int, right: in
     out.paste(band.resize((columns, out.height), _BICUBIC, (0.0, 0.0, float(columns), float(source.height))), left, 0)
 
 
+Box = tuple[int, int, int, int]
+Resample = Callable[[PixelBuffer, PixelBuffer, int, int], None]
+
+
 class BandedResize:
     """`Image.resize(size, BICUBIC)` of a `PixelBuffer` as band jobs; `result` is ready at the end.
 
     Order of use: `horizontal_rows` on bands of final rows (only when `rows_first`; else
     nothing), then once the source is complete `start_first_pass()`, `jobs.finish()`,
-    `start_second_pass()`, `jobs.finish()`. `align` puts column-band edges on tile edges.
+    `start_second_pass()`, `jobs.finish()`.
+    `on_band(box)`, if given, runs in each second-pass job once that box of `result` is final,
+    so that work on it can start on the same thread while the data is still in cache.
     """
 
-    def __init__(self, source: PixelBuffer, size: tuple[int, int], jobs: BandJobs, align: int = 1) -> None:
-        self.source, self.size, self.jobs, self.align = source, size, jobs, align
+    def __init__(
+        self,
+        source: PixelBuffer,
+        size: tuple[int, int],
+        jobs: BandJobs,
+        on_band: Callable[[Box], None] | None = None,
+    ) -> None:
+        self.source, self.size, self.jobs = source, size, jobs
+        self.on_band = on_band
         self.need_horizontal = size[0] != source.width
         self.need_vertical = size[1] != source.height
         # The first pass works on source rows, so it can start before decoding ends.
@@ -102,11 +122,21 @@ class BandedResize:
         else:  # vertical first: now the rows of the intermediate
             self.result = PixelBuffer(*self.size)
             for top, bottom in row_bands(self.size[1]):
-                self.jobs.submit(lambda t=top, b=bottom: resample_rows(self.intermediate, self.result, t, b))
+                self._submit(resample_rows, self.intermediate, self.result, top, bottom, (0, top, self.size[0], bottom))
 
     def _queue_columns(self, source: PixelBuffer, out: PixelBuffer) -> None:
-        for left, right in column_bands(out.width, align=self.align):
-            self.jobs.submit(lambda lo=left, hi=right: resample_columns(source, out, lo, hi))
+        for left, right in column_bands(out.width):
+            self._submit(resample_columns, source, out, left, right, (left, 0, right, out.height))
+
+    def _submit(
+        self, resample: Resample, source: PixelBuffer, out: PixelBuffer, start: int, end: int, box: Box
+    ) -> None:
+        def job() -> None:
+            resample(source, out, start, end)
+            if self.on_band is not None and out is self.result:
+                self.on_band(box)
+
+        self.jobs.submit(job)
 
 
 class RowBands:

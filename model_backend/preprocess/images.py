@@ -1,19 +1,14 @@
 """Open an uploaded image safely and turn it into InternVL's pixel tiles, fast and exactly.
 
 `load_image` gives the very tensor the seeds' `load_image` gives (`torch.equal`, checked by the
-tests for many sizes, modes and tile budgets), in about half the time on a big photo:
+tests for many sizes, modes and tile budgets), using every core (`tile_pipeline.py`):
 
-- the grid resize and the thumbnail resize run in two threads (Pillow releases the GIL while
-  resampling), each as one plain `Image.resize` call, so the pixels are Pillow's own;
-- tiles are cut by numpy slicing and normalised in one batched op (`normalize.py`), instead of
-  crop + a no-op 448->448 resize + ToTensor + Normalize per tile;
-- an RGB image is not copied by a needless `convert("RGB")`.
-
-Cutting each resize into row/column bands would use both cores for the whole resize. It can be
-exact: Pillow 13 (`ImagingResampleInner` in `Resample.c`) runs the vertical pass first only when
-`(H - h) > 0 and (H - h) > 2 * (W - w)`, horizontal first otherwise, with a uint8 image between
-the passes, so each pass can be banded along its independent axis. We have not done it: on two
-cores the serial JPEG decode still caps the gain at about 1.65x overall (docs/benchmarks.md).
+- an RGB JPEG is decoded straight into a numpy-backed buffer, and the resize starts on the rows
+  that are final while libjpeg still decodes the rest (`jpeg_rows.py`);
+- both resizes (grid and thumbnail) run as row and column bands, bit-identical to Pillow's
+  `Image.resize` (`banded_resize.py`), on the caller's thread and shared workers (`band_jobs.py`);
+- each tile is normalised as soon as its pixels are final, into one preallocated tensor;
+- an RGB image is never copied by a needless `convert("RGB")`.
 
 `dynamic=False` is InternVL-Chat-V1-2's path: one fixed 448x448 image, as its model card does
 (`Image.resize((448, 448))` then `CLIPImageProcessor`), normalised with ImageNet mean/std
@@ -35,11 +30,11 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from model_backend.preprocess.band_jobs import BandJobs
-from model_backend.preprocess.banded_resize import BandedResize, RowBands
 from model_backend.preprocess.errors import MediaError
 from model_backend.preprocess.jpeg_rows import can_track_rows, decode_into
+from model_backend.preprocess.normalize import normalize_clip
 from model_backend.preprocess.pixel_buffer import PixelBuffer
-from model_backend.preprocess.normalize import normalize_clip, normalize_tile_into
+from model_backend.preprocess.tile_pipeline import TilePipeline
 from model_backend.preprocess.tiling import TilePlan, plan_tiles
 
 ImageSource = str | os.PathLike | bytes | bytearray | BinaryIO | Image.Image
@@ -113,39 +108,12 @@ def _damaged_data() -> Iterator[None]:
         raise MediaError(f"The image data is damaged or incomplete ({exc}).") from exc
 
 
-class _TileResizes:
-    """The grid and thumbnail resizes of one tile plan, as band jobs shared by two threads."""
-
-    def __init__(self, source: PixelBuffer, plan: TilePlan, jobs: BandJobs) -> None:
-        self.plan, self.jobs = plan, jobs
-        s = plan.image_size
-        self.grid = BandedResize(source, plan.resized_size, jobs, align=s)
-        self.thumbnail = BandedResize(source, (s, s), jobs) if plan.thumbnail else None
-        self.resizes = [self.grid] + ([self.thumbnail] if self.thumbnail else [])
-        self.rows = RowBands(source, self.resizes, jobs)
-
-    def tiles(self) -> list[np.ndarray]:
-        """Finish both resizes (the source must be complete); (S, S, 3) tile views in the model's order."""
-        self.rows.on_rows(self.rows.source.height, final=True)
-        for resize in self.resizes:
-            resize.start_first_pass()
-        self.jobs.finish()
-        for resize in self.resizes:
-            resize.start_second_pass()
-        self.jobs.finish()
-        grid = self.grid.result.rgb
-        tiles = [grid[top:bottom, left:right] for left, top, right, bottom in self.plan.boxes]
-        if self.thumbnail is not None:
-            tiles.append(self.thumbnail.result.rgb)
-        return tiles
-
-
 def tiles_uint8(image: Image.Image, plan: TilePlan) -> np.ndarray:
     """The plan's tiles of a loaded RGB image as one (N, S, S, 3) uint8 array, in the model's order.
 
     Pixel-identical to the seeds' `dynamic_preprocess` (see `banded_resize.py`).
     """
-    return np.stack(_TileResizes(PixelBuffer.of(image), plan, BandJobs()).tiles())
+    return np.stack(TilePipeline(PixelBuffer.of(image), plan).tiles())
 
 
 def _pixels(image: Image.Image, plan: TilePlan) -> torch.Tensor:
@@ -155,18 +123,13 @@ def _pixels(image: Image.Image, plan: TilePlan) -> torch.Tensor:
         with _damaged_data():
             if can_track_rows(image):
                 source = PixelBuffer(*image.size)
-                resizes = _TileResizes(source, plan, jobs)
-                decode_into(image, source, resizes.rows.on_rows)
+                pipeline = TilePipeline(source, plan, jobs)
+                decode_into(image, source, pipeline.rows.on_rows)
             else:
                 image.load()
-                resizes = _TileResizes(PixelBuffer.of(image if image.mode == "RGB" else image.convert("RGB")), plan, jobs)
-        tiles = resizes.tiles()
-        s = plan.image_size
-        pixels = torch.empty((len(tiles), 3, s, s), dtype=torch.float32)
-        for index, tile in enumerate(tiles):
-            jobs.submit(lambda i=index, t=tile: normalize_tile_into(pixels[i], t))
-        jobs.finish()
-        return pixels
+                rgb = image if image.mode == "RGB" else image.convert("RGB")
+                pipeline = TilePipeline(PixelBuffer.of(rgb), plan, jobs)
+        return pipeline.pixels()
     finally:
         jobs.cancel()
 

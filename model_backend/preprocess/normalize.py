@@ -45,9 +45,10 @@ def normalize_tile_into(
 ) -> None:
     """One (H, W, 3) uint8 tile into `out`, a (3, H, W) float32 view, with `normalize_tiles`' exact operations.
 
-    Writes in place so that several threads can fill one batch tensor without a final copy.
+    Writes in place so that several threads can fill one batch tensor without a final copy;
+    `tile` may be a strided view (e.g. of a `PixelBuffer`) but must be writable, as torch wants.
     """
-    np.copyto(out.numpy(), tile.transpose(2, 0, 1), casting="unsafe")  # uint8 -> float32 is exact
+    out.copy_(torch.from_numpy(tile).permute(2, 0, 1))  # uint8 -> float32 is exact
     m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
     s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
     out.div_(255).sub_(m).div_(s)
