@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import doctest
+import io
 import itertools
 
 import numpy as np
 import pytest
-from media_factory import photo_array
+import seed_reference as seed
+import torch
+from media_factory import make_photo, photo_array
 from PIL import Image
 
-from model_backend.preprocess import band_jobs, banded_resize, pixel_buffer
+from model_backend.preprocess import band_jobs, banded_resize, load_image, native, pixel_buffer
 from model_backend.preprocess.band_jobs import BandJobs
 from model_backend.preprocess.banded_resize import BandedResize, RowBands, column_bands, horizontal_first
 from model_backend.preprocess.pixel_buffer import PixelBuffer
@@ -36,13 +39,29 @@ SOURCES = [(4000, 3000), (600, 5000), (5000, 300), (1000, 1000), (333, 777), (97
 TARGETS = [(1792, 1344), (448, 448), (448, 3584), (2688, 448), (896, 896), (4480, 448)]
 
 
+@pytest.fixture(params=["native", "pillow"])
+def resampler(request, monkeypatch) -> str:
+    """Run a test with the C passes and again with Pillow's own (the fallback without the build)."""
+    if request.param == "pillow":
+        monkeypatch.setattr(native, "_LIB", None)
+    elif not native.available():
+        pytest.skip("the C resample library is not built")
+    return request.param
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=[f"{w}x{h}" for w, h in SOURCES])
-def test_banded_resize_equals_pillow_resize(source: tuple[int, int]) -> None:
+def test_banded_resize_equals_pillow_resize(source: tuple[int, int], resampler: str) -> None:
     image = Image.fromarray(photo_array(*source, seed=sum(source)))
     for target in [*TARGETS, (source[0], 448), (448, source[1]), source]:
         expected = np.asarray(image.resize(target, Image.Resampling.BICUBIC))
         assert np.array_equal(banded(image, target), expected), (source, target)
         assert np.array_equal(banded(image, target, rows_in_steps=True), expected), (source, target)
+
+
+def test_load_image_equals_the_seeds_on_either_resampler(resampler: str) -> None:
+    data = make_photo(1500, 1100, seed=4)
+    for max_tiles in (1, 12):
+        assert torch.equal(load_image(data, max_tiles), seed.load_image(io.BytesIO(data), max_num=max_tiles))
 
 
 def test_both_pass_orders_are_exercised_and_order_matters() -> None:

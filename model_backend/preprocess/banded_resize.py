@@ -20,6 +20,7 @@ from collections.abc import Callable
 import PIL
 from PIL import Image
 
+from model_backend.preprocess import native
 from model_backend.preprocess.band_jobs import BandJobs
 from model_backend.preprocess.pixel_buffer import PixelBuffer
 
@@ -61,6 +62,9 @@ def row_bands(height: int, rows: int = ROWS_PER_BAND) -> list[tuple[int, int]]:
 def resample_rows(source: PixelBuffer, out: PixelBuffer, top: int, bottom: int) -> None:
     """Horizontal pass of source rows top..bottom into the same rows of `out`."""
     rows = bottom - top
+    if native.available():
+        native.resample_horizontal(source.array[top:bottom], out.array[top:bottom], source.width, out.width, rows)
+        return
     band = source.view(0, top, source.width, bottom)
     out.paste(band.resize((out.width, rows), _BICUBIC, (0.0, 0.0, float(source.width), float(rows))), 0, top)
 
@@ -68,6 +72,10 @@ def resample_rows(source: PixelBuffer, out: PixelBuffer, top: int, bottom: int) 
 def resample_columns(source: PixelBuffer, out: PixelBuffer, left: int, right: int) -> None:
     """Vertical pass of source columns left..right into the same columns of `out`."""
     columns = right - left
+    if native.available():
+        band, out_band = source.array[:, left:right], out.array[:, left:right]
+        native.resample_vertical(band, out_band, source.height, out.height, columns)
+        return
     band = source.view(left, 0, right, source.height)
     out.paste(band.resize((columns, out.height), _BICUBIC, (0.0, 0.0, float(columns), float(source.height))), left, 0)
 
