@@ -91,7 +91,7 @@ class BandedResize:
     nothing), then once the source is complete `start_first_pass()`, `jobs.finish()`,
     `start_second_pass()`, `jobs.finish()`.
     `on_band(box)`, if given, runs in each second-pass job once that box of `result` is final,
-    so that work on it can start on the same thread while the data is still in cache.
+    so that later work on those pixels need not wait for the whole resize.
     """
 
     def __init__(
@@ -126,7 +126,7 @@ class BandedResize:
             self.result = self.intermediate if self.need_horizontal else self.source
         elif self.rows_first or not self.need_horizontal:
             self.result = PixelBuffer(*self.size)
-            self._queue_columns(self.intermediate or self.source, self.result)
+            self._queue_columns(self.source if self.intermediate is None else self.intermediate, self.result)
         else:  # vertical first: now the rows of the intermediate
             self.result = PixelBuffer(*self.size)
             for top, bottom in row_bands(self.size[1]):

@@ -72,13 +72,16 @@ def coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     scaled = weights * float(1 << PRECISION_BITS)
     kk = np.trunc(np.where(weights < 0, -0.5 + scaled, 0.5 + scaled)).astype(np.int32)
     bounds = np.stack([first, count], axis=1).astype(np.int32)
+    bounds.flags.writeable = kk.flags.writeable = False  # cached and shared by every caller
     return bounds, kk
 
 
 @lru_cache(maxsize=64)
 def _horizontal_coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     bounds, kk = coefficients(in_size, out_size)
-    return bounds, np.ascontiguousarray(np.repeat(kk, 4, axis=1))  # one weight per byte of a pixel
+    kk4 = np.ascontiguousarray(np.repeat(kk, 4, axis=1))  # one weight per byte of a pixel
+    kk4.flags.writeable = False
+    return bounds, kk4
 
 
 def resample_horizontal(source: np.ndarray, out: np.ndarray, in_width: int, out_width: int, rows: int) -> None:
