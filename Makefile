@@ -43,7 +43,7 @@ $(SERVER_VENV)/.installed: requirements-server.txt
 	touch $@
 
 # Pillow's bicubic resample passes, vectorised (model_backend/preprocess/native/resample.c), built
-# for this machine's CPU. Image preprocessing gives the same pixels without it, about 2x slower.
+# for this machine's CPU. Without it image preprocessing gives the same pixels, ~1.5x slower.
 $(NATIVE): model_backend/preprocess/native/resample.c
 	@command -v cc >/dev/null 2>&1 || { echo "installing a C compiler"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev; }

@@ -1,13 +1,14 @@
-"""Pillow's bicubic `Image.resize`, cut into bands that two threads compute, bit for bit the same.
+"""Pillow's bicubic `Image.resize`, cut into bands that several threads compute, bit for bit the same.
 
 Pillow resizes in two separable passes with a uint8 image between them (`ImagingResampleInner`
 in Pillow 13's src/libImaging/Resample.c): a horizontal pass, in which every row is computed on
 its own, and a vertical pass, in which every column is. It runs the vertical pass first only
 when `(H - h) > 0 and (H - h) > 2 * (W - w)`. So the horizontal pass can be split into row
-bands and the vertical pass into column bands, each band a plain one-pass `resize` call on a
-zero-copy view (`PixelBuffer`), with the same filter coefficients (they depend only on the
-source and target length along the axis being resampled). Pasted together, the bands are the
-image Pillow would make. The tests compare against `Image.resize` for many sizes, both orders.
+bands and the vertical pass into column bands of a `PixelBuffer`, each computed alone with the
+same filter coefficients (they depend only on the source and target length along the axis
+being resampled): by the C passes in `native/` when built, else by a one-pass Pillow `resize`
+on a zero-copy view. Together, the bands are the image Pillow would make. The tests compare
+against `Image.resize` for many sizes, both orders, on both paths.
 
 A horizontal first pass can even start while the image is still decoding: `RowBands` takes
 source rows as soon as they are final (see `jpeg_rows.py`).

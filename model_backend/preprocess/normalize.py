@@ -19,16 +19,21 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def _to_tensor_normalize_(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """In place on float32 (..., 3, H, W) holding 0..255: ToTensor's /255, then Normalize, op for op."""
+    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
+    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    return x.div_(255).sub_(m).div_(s)
+
+
 def normalize_tiles(
     tiles: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
 ) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float32, as torchvision's ToTensor then Normalize."""
-    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
-    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
     if not tiles.flags.writeable:  # torch warns on read-only buffers (np.asarray of a PIL image)
         tiles = tiles.copy()
     chw = torch.from_numpy(tiles).permute(0, 3, 1, 2).contiguous()  # uint8 transpose: cheap
-    return chw.to(torch.float32).div_(255).sub_(m).div_(s)
+    return _to_tensor_normalize_(chw.to(torch.float32), mean, std)
 
 
 def normalize_clip(
@@ -49,6 +54,4 @@ def normalize_tile_into(
     `tile` may be a strided view (e.g. of a `PixelBuffer`) but must be writable, as torch wants.
     """
     out.copy_(torch.from_numpy(tile).permute(2, 0, 1))  # uint8 -> float32 is exact
-    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
-    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
-    out.div_(255).sub_(m).div_(s)
+    _to_tensor_normalize_(out, mean, std)

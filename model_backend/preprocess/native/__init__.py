@@ -1,6 +1,6 @@
 """Pillow's bicubic resample passes as a small C library (`resample.c`), for speed.
 
-`make run` / `make test` compile it with the machine's own compiler (`make native`). When it
+`make run`, `make test` and `make bench` compile it with the machine's own compiler. When it
 is missing or fails to load, everything still works through Pillow itself (same pixels).
 """
 
@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 LIBRARY = Path(__file__).with_name("_resample.so")
-ROOT = Path(__file__).resolve().parents[3]
 PRECISION_BITS = 22  # Pillow's fixed point for 8-bit images
 
 

@@ -1,7 +1,7 @@
 /* Pillow 13's 8-bit bicubic resample passes (src/libImaging/Resample.c), vectorised.
  *
  * Same integer arithmetic as Pillow: 22-bit fixed-point coefficients (computed in Python,
- * see native_resample.py), int32 sums started at 1 << 21, shifted right by 22 and clamped to
+ * see __init__.py beside this file), int32 sums started at 1 << 21, shifted right by 22 and clamped to
  * 0..255. Integer sums do not depend on their order, so the lanes below give Pillow's bytes.
  * Pixels are 4 bytes (R, G, B, unused) as in Pillow's RGB images; the unused byte is written 0.
  *
