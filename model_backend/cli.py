@@ -174,9 +174,11 @@ def _settings(args: argparse.Namespace) -> GenerationSettings:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
+    from model_backend.engines.factory import EngineFactory
+
     if args.server:
         # Imported here: the remote backend needs httpx and nothing of torch.
-        from model_backend.engines.openai_compat import OpenAICompatEngine, list_models
+        from model_backend.engines.openai_compat import list_models
 
         server = ServerSpec(base_url=args.server, model=args.server_model or "", api_key=args.api_key)
         if not server.model:
@@ -184,10 +186,7 @@ def _engine(args: argparse.Namespace) -> Engine:
             if not models:
                 raise EngineError(f"the server at {args.server} lists no models: pass --server-model NAME")
             server = replace(server, model=models[0])
-        return OpenAICompatEngine(server)
-
-    from model_backend.engines.local import LocalEngine
-    from model_backend.loading import load_model
+        return EngineFactory().get(server)
 
     spec = LoadSpec(
         checkpoint=args.model,
@@ -196,12 +195,13 @@ def _engine(args: argparse.Namespace) -> Engine:
         device=args.device,
         allow_remote_code=args.allow_remote_code,
     )
-    loaded = load_model(spec)
+    engine = EngineFactory().get(spec)
+    loaded = engine.loaded
     if loaded.is_demo:
         print(DEMO_NOTE, file=sys.stderr)
     for notice in loaded.notices:
         print(f"note: {notice}", file=sys.stderr)
-    return LocalEngine(loaded)
+    return engine
 
 
 def _make_demo(directory: Path) -> int:

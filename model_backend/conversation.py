@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
@@ -72,6 +73,8 @@ class Turn:
     stopped: bool = False
     error: str | None = None
     stats: AnswerStats | None = None
+    #: The server went away while this answer streamed; `answer` holds what was written by then.
+    interrupted: bool = False
 
     def __post_init__(self) -> None:
         if self.images and self.video is not None:
@@ -160,12 +163,7 @@ class Conversation:
 
     def to_json(self) -> str:
         """JSON with the media inlined as base64; `from_json` restores it exactly."""
-        turns = []
-        for turn in self.turns:
-            record = asdict(turn)
-            record["images"] = [_media_record(image) for image in turn.images]
-            record["video"] = _media_record(turn.video) if turn.video else None
-            turns.append(record)
+        turns = [turn_record(turn, _inline_media) for turn in self.turns]
         return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "turns": turns}, indent=1)
 
     @classmethod
@@ -179,7 +177,7 @@ class Conversation:
         if document.get("version") != EXPORT_VERSION:
             raise ConversationError(f"unsupported export version {document.get('version')!r}")
         try:
-            turns = [_turn_from_record(record) for record in document["turns"]]
+            turns = [turn_from_record(record, _inlined_data) for record in document["turns"]]
         except (KeyError, TypeError, ValueError) as error:
             raise ConversationError(f"the export is damaged: {error}") from error
         return cls(turns)
@@ -195,29 +193,37 @@ class Conversation:
                 lines.append(f"*Attached: {', '.join(media)}*")
             lines += ["", f"**User:** {turn.question}", ""]
             if turn.answered:
-                suffix = " *(stopped)*" if turn.stopped else ""
+                suffix = " *(stopped)*" if turn.stopped else " *(interrupted)*" if turn.interrupted else ""
                 lines += [f"**Assistant:** {turn.answer}{suffix}", ""]
             elif turn.error:
                 lines += [f"**Error:** {turn.error}", ""]
         return "\n".join(lines)
 
 
-def _media_record(media: ImageAttachment | VideoAttachment) -> dict:
-    record = asdict(media)
-    record["data"] = base64.b64encode(media.data).decode("ascii")
+MediaEncoder = Callable[[bytes], dict]
+MediaDecoder = Callable[[dict], bytes]
+
+
+def turn_record(turn: Turn, encode: MediaEncoder) -> dict:
+    """A JSON-ready dict of `turn`; `encode(data)` gives the fields that stand for each media file's bytes."""
+    record = {name: value for name, value in vars(turn).items() if name not in ("images", "video", "stats")}
+    record["stats"] = asdict(turn.stats) if turn.stats is not None else None
+    record["images"] = [{"name": image.name, **encode(image.data)} for image in turn.images]
+    if turn.video is not None:
+        fields = {name: value for name, value in vars(turn.video).items() if name != "data"}
+        record["video"] = {**fields, **encode(turn.video.data)}
+    else:
+        record["video"] = None
     return record
 
 
-def _turn_from_record(record: dict) -> Turn:
-    images = tuple(
-        ImageAttachment(data=base64.b64decode(image["data"], validate=True), name=str(image["name"]))
-        for image in record.get("images", [])
-    )
+def turn_from_record(record: dict, decode: MediaDecoder) -> Turn:
+    """The inverse of `turn_record`; `decode(fields)` gives a media file's bytes back."""
+    images = tuple(ImageAttachment(data=decode(image), name=str(image["name"])) for image in record.get("images", []))
     video = None
     if record.get("video"):
-        fields = dict(record["video"])
-        fields["data"] = base64.b64decode(fields["data"], validate=True)
-        video = VideoAttachment(**fields)
+        fields = {k: v for k, v in record["video"].items() if k in VIDEO_FIELDS}
+        video = VideoAttachment(data=decode(record["video"]), **fields)
     stats = AnswerStats(**record["stats"]) if record.get("stats") else None
     question = record["question"]
     if not isinstance(question, str):
@@ -231,9 +237,21 @@ def _turn_from_record(record: dict) -> Turn:
         stopped=bool(record.get("stopped", False)),
         error=record.get("error"),
         stats=stats,
+        interrupted=bool(record.get("interrupted", False)),
     )
+
+
+VIDEO_FIELDS = ("name", "num_frames", "start_s", "end_s", "tiles_per_frame")
+
+
+def _inline_media(data: bytes) -> dict:
+    return {"data": base64.b64encode(data).decode("ascii")}
+
+
+def _inlined_data(fields: dict) -> bytes:
+    return base64.b64decode(fields["data"], validate=True)
 
 
 def edited(turn: Turn, question: str) -> Turn:
     """A copy of `turn` with a new question and no answer (edit-and-resend)."""
-    return replace(turn, question=question, answer=None, stopped=False, error=None, stats=None)
+    return replace(turn, question=question, answer=None, stopped=False, error=None, stats=None, interrupted=False)

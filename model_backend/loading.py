@@ -94,13 +94,50 @@ def check_transformers_version(version: str | None = None) -> None:
         )
 
 
-def load_model(spec: LoadSpec, progress: Progress | None = None) -> LoadedModel:
-    """Resolve, check and load `spec`; `progress(message, fraction or None)` reports each stage."""
+@dataclass(frozen=True)
+class PreparedLoad:
+    """A spec that resolved to a checkpoint folder whose config passed every check; weights not loaded yet."""
+
+    spec: LoadSpec
+    path: Path
+    entry: CatalogEntry | None
+    is_demo: bool
+    config: dict
+
+    def estimated_memory_gb(self) -> float | None:
+        """What the weights will take, before loading them (None when it cannot be told)."""
+        from model_backend.catalog import estimate_memory_gb
+        from model_backend.checkpoint_size import parameter_count
+
+        if self.entry is not None:
+            return self.entry.memory_gb(self.spec.quantization)
+        parameters = parameter_count(self.path)
+        return None if parameters is None else estimate_memory_gb(parameters / 1e9, self.spec.quantization)
+
+
+def prepare_load(spec: LoadSpec, progress: Progress | None = None) -> PreparedLoad:
+    """Everything before the weights: version, folder (downloading it if needed), config, quantization.
+
+    A pool calls this before it evicts anything, so a typo or a folder that is not a checkpoint
+    fails without touching the models already loaded.
+    """
     report = progress or (lambda message, fraction: None)
     check_transformers_version()
     path, entry, is_demo = _resolve(spec, report)
     config = _read_config(path, spec.checkpoint)
     _check_quantization(spec, entry, config)
+    return PreparedLoad(spec, path, entry, is_demo, config)
+
+
+def load_model(spec: LoadSpec, progress: Progress | None = None) -> LoadedModel:
+    """Resolve, check and load `spec`; `progress(message, fraction or None)` reports each stage."""
+    return load_prepared(prepare_load(spec, progress), progress)
+
+
+def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> LoadedModel:
+    """Load the weights and tokenizer of a checked `PreparedLoad`."""
+    report = progress or (lambda message, fraction: None)
+    spec, path, entry, is_demo, config = prepared.spec, prepared.path, prepared.entry, prepared.is_demo, prepared.config
 
     import torch
 

@@ -1,0 +1,131 @@
+"""ConversationStore: SQLite round trips, owners kept apart, search, delete, quota, killed writers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, VideoAttachment
+from model_backend.store import ConversationStore, StoreError, StoreFullError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample() -> Conversation:
+    conversation = Conversation()
+    conversation.ask("What is in the picture?", images=(ImageAttachment(b"\x89PNG fake bytes", "cat.png"),))
+    conversation.turns[-1].answer = "A cat on a mat."
+    conversation.turns[-1].stats = AnswerStats(time_to_first_token_s=0.5, new_tokens=5, tiles=[7])
+    conversation.ask("And the video?", video=VideoAttachment(b"video bytes", "clip.mp4", num_frames=4, start_s=1.0))
+    conversation.turns[-1].answer = "It is raining."
+    conversation.turns[-1].stopped = True
+    return conversation
+
+
+def test_a_saved_conversation_comes_back_exactly(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", sample())
+    store.close()
+    loaded = ConversationStore(tmp_path).load(conversation_id, "alice")
+    assert loaded is not None and loaded.page == "image"
+    assert loaded.conversation == sample()
+    assert loaded.title == "What is in the picture?"
+
+
+def test_media_are_stored_once_by_content(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    for _ in range(2):
+        store.save(store.create("alice", "image"), "alice", sample())
+    files = [path for path in (tmp_path / "media").rglob("*") if path.is_file()]
+    assert len(files) == 2  # the image and the video, shared by both conversations
+
+
+def test_another_owner_never_sees_or_changes_a_conversation(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", sample())
+    assert store.load(conversation_id, "mallory") is None
+    assert store.list("mallory") == []
+    store.rename(conversation_id, "mallory", "pwned")
+    store.delete(conversation_id, "mallory")
+    with pytest.raises(StoreError):
+        store.save(conversation_id, "mallory", Conversation())
+    assert store.load(conversation_id, "alice").title == "What is in the picture?"
+
+
+def test_list_searches_questions_and_answers_and_rename_delete_work(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    cat = store.create("alice", "image")
+    store.save(cat, "alice", sample())
+    dog = store.create("alice", "image")
+    other = Conversation()
+    other.ask("A 100% dog_photo?")
+    store.save(dog, "alice", other)
+    assert [s.id for s in store.list("alice", "image", "CAT ON")] == [cat]
+    assert [s.id for s in store.list("alice", "image", "100%")] == [dog]
+    assert [s.id for s in store.list("alice", "image", "0%_")] == []  # LIKE wildcards are literal
+    assert store.list("alice", "video") == []
+    store.rename(cat, "alice", "Cats")
+    assert store.load(cat, "alice").title == "Cats"
+    store.delete(cat, "alice")
+    assert [s.id for s in store.list("alice")] == [dog]
+    assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()], "orphaned media were not removed"
+
+
+def test_a_streaming_answer_comes_back_interrupted_with_its_partial_text(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = sample()
+    conversation.ask("Tell me more")
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", conversation, streaming=conversation.turns[-1], partial="Once upon")
+    assert conversation.turns[-1].answer is None  # saving never changes the live turn
+    last = store.load(conversation_id, "alice").conversation.turns[-1]
+    assert last.interrupted and last.answer == "Once upon" and not last.stopped
+
+
+def test_the_quota_gives_a_clear_error_and_keeps_what_was_saved(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path, quota_bytes=3000)
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", sample())
+    big = sample()
+    big.ask("another", images=(ImageAttachment(os.urandom(5000), "big.png"),))
+    with pytest.raises(StoreFullError, match="storage is full"):
+        store.save(conversation_id, "alice", big)
+    assert store.load(conversation_id, "alice").conversation == sample()
+
+
+def test_kill_9_mid_write_never_corrupts_the_store(tmp_path: Path) -> None:
+    """A writer saving in a loop is killed; everything committed before is readable afterwards."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from model_backend.conversation import Conversation
+        from model_backend.store import ConversationStore
+        store = ConversationStore(__import__("pathlib").Path({str(tmp_path)!r}))
+        cid = store.create("alice", "image")
+        conversation = Conversation()
+        conversation.ask("count")
+        n = 0
+        while True:
+            n += 1
+            store.save(cid, "alice", conversation, streaming=conversation.turns[-1], partial="x" * n)
+            if n == 50:
+                print(cid, flush=True)
+        """
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    conversation_id = writer.stdout.readline().strip()
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(30)
+    store = ConversationStore(tmp_path)
+    assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    answer = store.load(conversation_id, "alice").conversation.turns[-1].answer
+    assert answer == "x" * len(answer) and len(answer) >= 50
