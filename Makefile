@@ -6,14 +6,12 @@ SERVER_VENV := .venv-server
 APT_PACKAGES := chromium ffmpeg fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-NATIVE := model_backend/preprocess/native/_resample.so
-
 .PHONY: run test lint format bench system-packages
 
-run: $(VENV)/.runtime $(NATIVE)
+run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py
 
-test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages $(NATIVE)
+test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -22,7 +20,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(VENV)/.dev $(NATIVE)
+bench: $(VENV)/.dev
 	$(VENV)/bin/python benchmarks/bench_preprocess.py
 
 $(VENV)/.runtime: requirements.txt
@@ -41,13 +39,6 @@ $(SERVER_VENV)/.installed: requirements-server.txt
 	$(SERVER_VENV)/bin/pip install -q --upgrade pip
 	$(SERVER_VENV)/bin/pip install -q -r requirements-server.txt
 	touch $@
-
-# Pillow's bicubic resample passes, vectorised (model_backend/preprocess/native/resample.c), built
-# for this machine's CPU. Without it image preprocessing gives the same pixels, ~1.5x slower.
-$(NATIVE): model_backend/preprocess/native/resample.c
-	@command -v cc >/dev/null 2>&1 || { echo "installing a C compiler"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev; }
-	cc -O3 -march=native -fPIC -shared -Wall -Wextra -Werror -o $@ $<
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import doctest
 import io
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,7 +15,16 @@ import torch
 from media_factory import encode_image, make_photo, make_png, photo_array
 from PIL import Image
 
-from model_backend.preprocess import MediaError, load_image, load_image_with_plan, open_image, plan_tiles, visual_tokens
+from model_backend.preprocess import (
+    MediaError,
+    images,
+    load_image,
+    load_image_with_plan,
+    open_image,
+    plan_tiles,
+    tiling,
+    visual_tokens,
+)
 from model_backend.preprocess.tiling import candidate_grids
 
 
@@ -74,6 +85,37 @@ def test_load_image_equals_seed_for_a_jpeg_photo_and_large_tile_budgets() -> Non
     data = make_photo(1200, 700, seed=3)
     for max_tiles in (2, 12, 40):
         assert torch.equal(load_image(data, max_tiles), seed.load_image(io.BytesIO(data), max_num=max_tiles))
+
+
+PHOTO_SHAPES = [(4000, 3000), (600, 5000), (5000, 300), (333, 777), (97, 2000), (2000, 97), (1500, 1100)]
+
+
+@pytest.mark.parametrize("size", PHOTO_SHAPES, ids=[f"{w}x{h}" for w, h in PHOTO_SHAPES])
+def test_load_image_equals_seed_for_photos_of_many_shapes(size: tuple[int, int]) -> None:
+    # Tall and wide sources take Pillow's two resize passes in either order; both must match.
+    data = make_photo(*size, seed=sum(size))
+    for max_tiles in (1, 12):
+        assert torch.equal(load_image(data, max_tiles), seed.load_image(io.BytesIO(data), max_num=max_tiles)), size
+
+
+@pytest.mark.parametrize("save", [{"progressive": True}, {"subsampling": 0}], ids=["progressive", "4:4:4"])
+def test_load_image_equals_seed_for_other_jpeg_encodings(save: dict) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(photo_array(1201, 803, seed=5)).save(buf, format="JPEG", **save)
+    data = buf.getvalue()
+    assert torch.equal(load_image(data, 6), seed.load_image(io.BytesIO(data), max_num=6))
+
+
+def test_images_loaded_at_once_from_several_threads_equal_the_seeds() -> None:
+    # Sessions share the thumbnail threads (and may share one PIL image): no result may mix.
+    photos = [make_photo(900 + 37 * k, 700, seed=k) for k in range(4)]
+    expected = [seed.load_image(io.BytesIO(data), max_num=6) for data in photos]
+    shared = Image.open(io.BytesIO(photos[0])).convert("RGB")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda data: load_image(data, 6), photos + photos))
+        same_image = list(pool.map(lambda _: load_image(shared, 6), range(4)))
+    assert all(torch.equal(a, b) for a, b in zip(results, expected + expected, strict=True))
+    assert all(torch.equal(a, expected[0]) for a in same_image)
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "P", "RGBA", "I;16", "1"])
@@ -156,6 +198,11 @@ def test_real_8000px_png_is_refused_with_its_size() -> None:
 def test_bad_files_raise_media_error(data: bytes, message: str) -> None:
     with pytest.raises(MediaError, match=message):
         load_image(data)
+
+
+def test_module_examples() -> None:
+    for module in (images, tiling):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_missing_path_names_the_file(tmp_path) -> None:

@@ -1,14 +1,12 @@
-"""Open an uploaded image safely and turn it into InternVL's pixel tiles, fast and exactly.
+"""Open an uploaded image safely and turn it into InternVL's pixel tiles, exactly as the seeds do.
 
 `load_image` gives the very tensor the seeds' `load_image` gives (`torch.equal`, checked by the
-tests for many sizes, modes and tile budgets), using every core (`tile_pipeline.py`):
+tests for many sizes, modes and tile budgets), with the seeds' own Pillow calls, less waste:
 
-- an RGB JPEG is decoded straight into a numpy-backed buffer, and the resize starts on the rows
-  that are final while libjpeg still decodes the rest (`jpeg_rows.py`);
-- both resizes (grid and thumbnail) run as row and column bands, bit-identical to Pillow's
-  `Image.resize` (`banded_resize.py`), on the caller's thread and shared workers (`band_jobs.py`);
-- each tile is normalised as soon as its pixels are final, into one preallocated tensor;
-- an RGB image is never copied by a needless `convert("RGB")`.
+- the image is decoded once, and an RGB image is not copied by a needless `convert("RGB")`;
+- the grid resize and the thumbnail resize run at the same time, on two threads;
+- the tiles are slices of the resized grid, normalised together in one batched operation
+  (`normalize.py`) instead of tile by tile.
 
 `dynamic=False` is InternVL-Chat-V1-2's path: one fixed 448x448 image, as its model card does
 (`Image.resize((448, 448))` then `CLIPImageProcessor`), normalised with ImageNet mean/std
@@ -21,6 +19,7 @@ import io
 import os
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -29,17 +28,16 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from model_backend.preprocess.band_jobs import BandJobs
 from model_backend.preprocess.errors import MediaError
-from model_backend.preprocess.jpeg_rows import can_track_rows, decode_into
-from model_backend.preprocess.normalize import normalize_clip
-from model_backend.preprocess.pixel_buffer import PixelBuffer
-from model_backend.preprocess.tile_pipeline import TilePipeline
+from model_backend.preprocess.normalize import normalize_clip, normalize_tiles
 from model_backend.preprocess.tiling import TilePlan, plan_tiles
 
 ImageSource = str | os.PathLike | bytes | bytearray | BinaryIO | Image.Image
 MAX_IMAGE_PIXELS = 50_000_000
-_BICUBIC = Image.Resampling.BICUBIC
+_BICUBIC = Image.Resampling.BICUBIC  # what the seeds' `image.resize(size)` uses for RGB
+# Thumbnail resizes, alongside the caller's grid resize. A thread starts only when none is idle (up
+# to one per core), so a session's thumbnail does not queue behind another session's image.
+_THREADS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="thumbnail")
 
 
 def _describe(source: ImageSource) -> str:
@@ -111,27 +109,22 @@ def _damaged_data() -> Iterator[None]:
 def tiles_uint8(image: Image.Image, plan: TilePlan) -> np.ndarray:
     """The plan's tiles of a loaded RGB image as one (N, S, S, 3) uint8 array, in the model's order.
 
-    Pixel-identical to the seeds' `dynamic_preprocess` (see `banded_resize.py`).
+    Pixel-identical to the seeds' `dynamic_preprocess`: the same two `Image.resize` calls (the
+    thumbnail's on a worker thread, Pillow releases the GIL while it resamples), and the grid's
+    tiles cut by slicing it row by row, as `crop` does.
+
+    >>> tiles_uint8(Image.new("RGB", (900, 300)), plan_tiles(900, 300, max_tiles=6)).shape
+    (4, 448, 448, 3)
     """
-    return np.stack(TilePipeline(PixelBuffer.of(image), plan).tiles())
-
-
-def _pixels(image: Image.Image, plan: TilePlan) -> torch.Tensor:
-    """Decode (if needed), resize and normalise `image`, overlapping the steps on two threads."""
-    jobs = BandJobs()
-    try:
-        with _damaged_data():
-            if can_track_rows(image):
-                source = PixelBuffer(*image.size)
-                pipeline = TilePipeline(source, plan, jobs)
-                decode_into(image, source, pipeline.rows.on_rows)
-            else:
-                image.load()
-                rgb = image if image.mode == "RGB" else image.convert("RGB")
-                pipeline = TilePipeline(PixelBuffer.of(rgb), plan, jobs)
-        return pipeline.pixels()
-    finally:
-        jobs.cancel()
+    s, columns, rows = plan.image_size, plan.columns, plan.rows
+    thumbnail = _THREADS.submit(image.resize, (s, s), _BICUBIC) if plan.thumbnail else None
+    grid = np.asarray(image.resize(plan.resized_size, _BICUBIC))  # (rows * s, columns * s, 3)
+    tiles = np.empty((plan.tile_count, s, s, 3), dtype=np.uint8)
+    # Tile (r, c) is grid[r*s:(r+1)*s, c*s:(c+1)*s]: one strided copy puts them all in place.
+    tiles[: plan.grid_tiles].reshape(rows, columns, s, s, 3)[...] = grid.reshape(rows, s, columns, s, 3).swapaxes(1, 2)
+    if thumbnail is not None:
+        tiles[-1] = np.asarray(thumbnail.result())
+    return tiles
 
 
 def load_image_with_plan(
@@ -144,14 +137,13 @@ def load_image_with_plan(
     dynamic: bool = True,
 ) -> tuple[torch.Tensor, TilePlan]:
     """`load_image`, also returning the tile plan (for stats and previews)."""
+    image = open_image(source)
     if not dynamic:
-        image = open_image(source)
         fixed = image.resize((image_size, image_size), _BICUBIC) if image.size != (image_size,) * 2 else image
         return normalize_clip(np.asarray(fixed)[None]), TilePlan(1, 1, thumbnail=False, image_size=image_size)
-    image = _open_header(source, MAX_IMAGE_PIXELS)
     plan = plan_tiles(*image.size, max_tiles=max_tiles, min_tiles=min_tiles, image_size=image_size,
                       use_thumbnail=use_thumbnail)  # fmt: skip
-    return _pixels(image, plan), plan
+    return normalize_tiles(tiles_uint8(image, plan)), plan
 
 
 def load_image(

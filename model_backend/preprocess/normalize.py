@@ -19,13 +19,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _to_tensor_normalize_(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """In place on float32 (..., 3, H, W) holding 0..255: ToTensor's /255, then Normalize, op for op."""
-    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
-    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
-    return x.div_(255).sub_(m).div_(s)
-
-
 def normalize_tiles(
     tiles: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
 ) -> torch.Tensor:
@@ -33,7 +26,9 @@ def normalize_tiles(
     if not tiles.flags.writeable:  # torch warns on read-only buffers (np.asarray of a PIL image)
         tiles = tiles.copy()
     chw = torch.from_numpy(tiles).permute(0, 3, 1, 2).contiguous()  # uint8 transpose: cheap
-    return _to_tensor_normalize_(chw.to(torch.float32), mean, std)
+    m = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
+    s = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+    return chw.to(torch.float32).div_(255).sub_(m).div_(s)  # ToTensor's /255, then Normalize, op for op
 
 
 def normalize_clip(
@@ -43,15 +38,3 @@ def normalize_clip(
     x = (tiles.astype(np.float64) * (1 / 255)).astype(np.float32)
     x = (x - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-
-
-def normalize_tile_into(
-    out: torch.Tensor, tile: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD
-) -> None:
-    """One (H, W, 3) uint8 tile into `out`, a (3, H, W) float32 view, with `normalize_tiles`' exact operations.
-
-    Writes in place so that several threads can fill one batch tensor without a final copy;
-    `tile` may be a strided view (e.g. of a `PixelBuffer`) but must be writable, as torch wants.
-    """
-    out.copy_(torch.from_numpy(tile).permute(2, 0, 1))  # uint8 -> float32 is exact
-    _to_tensor_normalize_(out, mean, std)
