@@ -24,6 +24,4 @@ def show(turns: list[Turn], answer: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _boxed(data: bytes, answer: str) -> bytes:
-    from model_backend.preprocess.images import open_image
-
-    return media._png(draw_boxes(open_image(data), parse_boxes(answer)))
+    return media._png(draw_boxes(media.decoded(data), parse_boxes(answer)))  # draw_boxes draws on a copy

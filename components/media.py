@@ -1,7 +1,8 @@
 """Image inputs and previews: upload or example gallery, thumbnails, and the tile-grid preview.
 
 Decoding goes through `model_backend.preprocess` (which raises `MediaError` with a message meant
-for the user); what is cached and kept is bytes (PNG previews), never PIL objects.
+for the user), once per upload: the check, the thumbnail, the tile preview and the grounding
+boxes all start from `decoded(data)`. What is kept per session is bytes, never PIL objects.
 """
 
 from __future__ import annotations
@@ -44,19 +45,37 @@ def check_image(data: bytes, name: str) -> str | None:
     return None
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _size(data: bytes) -> tuple[int, int]:
+@st.cache_resource(show_spinner=False, max_entries=8)  # the multi-image page's 6 images, and some
+def _decode(data: bytes) -> Image.Image | str:
+    """The upload decoded (RGB), or the `MediaError` message; shared read-only, so never modify it."""
+    from model_backend.preprocess.errors import MediaError
     from model_backend.preprocess.images import open_image
 
-    return open_image(data).size
+    try:
+        return open_image(data)
+    except MediaError as error:
+        return str(error)  # kept too: a bad file is not decoded again on every rerun
+
+
+def decoded(data: bytes) -> Image.Image:
+    """The one decode of an upload that every check and preview shares; raises `MediaError`."""
+    from model_backend.preprocess.errors import MediaError
+
+    image = _decode(data)
+    if isinstance(image, str):
+        raise MediaError(image)
+    return image
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _size(data: bytes) -> tuple[int, int]:
+    return decoded(data).size
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def thumbnail_png(data: bytes, side: int = 256) -> bytes:
     """A small PNG of any image the backend can open (browsers cannot show TIFF or BMP)."""
-    from model_backend.preprocess.images import open_image
-
-    image = open_image(data)
+    image = decoded(data).copy()  # `thumbnail` works in place
     image.thumbnail((side, side))
     return _png(image)
 
@@ -128,10 +147,9 @@ def image_picker(page: str) -> tuple[ImageAttachment | None, str | None]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def tile_preview(data: bytes, max_tiles: int, image_size: int = 448, use_thumbnail: bool = True) -> tuple[bytes, str]:
     """A PNG of the image resized to its tile grid with the grid drawn on it, and a caption of the cost."""
-    from model_backend.preprocess.images import open_image
     from model_backend.preprocess.tiling import plan_tiles, visual_tokens
 
-    image = open_image(data)
+    image = decoded(data)
     plan = plan_tiles(*image.size, max_tiles=max_tiles, image_size=image_size, use_thumbnail=use_thumbnail)
     width, height = plan.resized_size
     scale = min(1.0, PREVIEW_SIDE / max(width, height))

@@ -127,3 +127,21 @@ def test_example_gallery_attaches_image_and_shows_tile_preview() -> None:
     assert len(engine.prompts[0].media) == 1
     captions = [c for image in app.image for c in image.captions]
     assert any("box(es) from the answer" in c for c in captions), captions
+
+
+def test_an_image_is_decoded_once_for_its_check_preview_thumbnail_and_boxes(monkeypatch) -> None:
+    import streamlit as st
+
+    from model_backend.preprocess import images
+
+    decodes = []
+    real_open = images.open_image
+    monkeypatch.setattr(images, "open_image", lambda data, *a, **k: decodes.append(1) or real_open(data, *a, **k))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = start("image", FakeEngine(["<ref>orange</ref><box>[[100, 400, 300, 700]]</box>"]))
+    app.segmented_control(key="source_image").set_value("Example").run()
+    ask(app, "Where is the orange?")  # the turn's thumbnail and the boxes drawn on the image
+    app.run()  # a rerun decodes nothing again
+    assert any("box(es) from the answer" in c for image in app.image for c in image.captions)
+    assert len(decodes) == 1
