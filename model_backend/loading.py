@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model_backend import hub
+from model_backend import compat, hub
 from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
 from model_backend.device_map import SplitError, split_device_map
@@ -143,6 +143,7 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
 
     notices: list[str] = []
     kwargs = _load_kwargs(spec, config, notices)
+    notices.extend(compat.apply_compat(config))  # shims for known quirks of the checkpoint's own code
     report("Loading weights", None)
     try:
         from transformers import AutoModel, AutoTokenizer
@@ -160,7 +161,8 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
     except LoadError:
         raise
     except Exception as error:
-        raise LoadError(f"Could not load {spec.checkpoint}: {error}") from error
+        quirk = compat.describe_code_error(error, spec.checkpoint, [path])
+        raise LoadError(quirk or f"Could not load {spec.checkpoint}: {error}") from error
     llm_config, vision_config = config.get("llm_config", {}), config.get("vision_config", {})
     return LoadedModel(
         model=model,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+from model_backend.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, EngineError
@@ -231,7 +232,7 @@ class LocalEngine:
             if failure:
                 error = failure[0]
                 if isinstance(error, Exception):
-                    raise _engine_error(error) from error
+                    raise _engine_error(error, self.loaded) from error
                 raise error  # KeyboardInterrupt / SystemExit in the worker: not an answering failure
             rest = text.finish()
             if rest:
@@ -293,10 +294,12 @@ def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> No
         stats.tokens_per_s = (streamer.new_tokens - 1) / (last - first)
 
 
-def _engine_error(error: Exception) -> EngineError:
+def _engine_error(error: Exception, loaded: LoadedModel) -> EngineError:
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):
         return EngineError(OOM_MESSAGE)
-    return EngineError(f"Generation failed: {type(error).__name__}: {error}")
+    # An AttributeError/TypeError from inside the checkpoint's own code: a quirk model_backend.compat lacks.
+    quirk = describe_code_error(error, _checkpoint_name(loaded.spec.checkpoint), [loaded.path])
+    return EngineError(quirk or f"Generation failed: {type(error).__name__}: {error}")
 
 
 def _vision_placement(model: Any) -> tuple[torch.device, torch.dtype]:
