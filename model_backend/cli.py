@@ -4,6 +4,7 @@
     python -m model_backend ask --model OpenGVLab/InternVL2-1B --video clip.mp4 --frames 8 --json "What happens?"
     python -m model_backend ask --server http://127.0.0.1:23333/v1 "Hello"
     python -m model_backend make-demo ./demo-checkpoint
+    python -m model_backend doctor
 
 The answer streams to stdout as it arrives; with `--json` one JSON object with the answer and
 its stats follows on the last line. Every failure is one `error: ...` line on stderr and a
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("make-demo", help="write the tiny random-weight demo checkpoint to a folder")
     demo.add_argument("directory", metavar="DIR", type=Path)
+
+    commands.add_parser("doctor", help="check this machine's setup (exit code 1 when a check is an error)")
     return parser
 
 
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "make-demo":
             return _make_demo(args.directory)
+        if args.command == "doctor":
+            return _doctor()
         return _ask(args)
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
@@ -211,6 +216,14 @@ def _make_demo(directory: Path) -> int:
     print(f"wrote the demo checkpoint to {path}", file=sys.stderr)
     print(path)
     return 0
+
+
+def _doctor() -> int:
+    from model_backend.doctor import exit_code, format_report, run_checks
+
+    checks = run_checks()
+    print(format_report(checks), flush=True)
+    return exit_code(checks)
 
 
 def _read(path: str, kind: str) -> bytes:
