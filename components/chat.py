@@ -1,28 +1,29 @@
-"""The chat view: replay a conversation, and stream the pending answer live with a Stop button.
+"""The chat view: replay a conversation, and show its live answer with a Stop button.
 
-Generation runs in the engine's worker thread; this module only iterates the `Answer` and
-redraws a placeholder. Stop works the Streamlit way: clicking the button reruns the script,
-which interrupts this loop with a control exception; the `finally` block then sets the stop
-event (so the worker ends within a token or two) and keeps the partial answer, marked stopped.
+The answer runs on the server (`model_backend.runs`), not in this script run: this module only
+watches it and redraws a placeholder. A rerun (a click, leaving the page) interrupts the
+watching, never the answer; the Stop button's callback stops it and keeps the partial text.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
 import streamlit as st
 
-from components import grounding_view, media, stats
+from components import grounding_view, media, model_cache, stats
+from components.model_cache import services
+from components.safe_markdown import safe_markdown
 from model_backend.conversation import Conversation, ConversationError, ImageAttachment, Turn, VideoAttachment
-from model_backend.engines.base import Answer, Engine, EngineError
+from model_backend.engines.base import Engine
 from model_backend.grounding import readable
-from model_backend.preprocess.errors import MediaError
+from model_backend.runs import AnswerRun
 from model_backend.settings import GenerationSettings
+from model_backend.store import StoreError
+from model_backend.workspace import LiveConversation
 
-log = logging.getLogger(__name__)
 CURSOR = " ▌"
 STOPPED_NOTE = ":material/stop_circle: Stopped: partial answer"
+NO_MODEL = "No model is loaded, so this question was not answered. See the sidebar, then press Regenerate."
+INTERRUPTED_NOTE = ":material/power_off: Interrupted: the server stopped while this answer was written"
 
 
 def show_history(conversation: Conversation, draw_boxes: bool = False) -> None:
@@ -39,7 +40,7 @@ def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
     for index, turn in enumerate(conversation.turns):
         with st.chat_message("user"):
             media.show_attachments(turn)
-            st.markdown(turn.question)
+            st.markdown(safe_markdown(turn.question))
         if turn.answered or turn.error:
             with st.chat_message("assistant"):
                 _show_answer(turn)
@@ -49,11 +50,13 @@ def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
 
 def _show_answer(turn: Turn) -> None:
     if turn.answer:
-        st.markdown(readable(turn.answer))
+        st.markdown(safe_markdown(readable(turn.answer)))
     elif turn.answered:
         st.caption("(empty answer)")
     if turn.stopped:
         st.caption(STOPPED_NOTE)
+    if turn.interrupted:
+        st.caption(INTERRUPTED_NOTE)
     if turn.error:
         st.error(turn.error)
     if turn.stats is not None and turn.answered:
@@ -61,7 +64,7 @@ def _show_answer(turn: Turn) -> None:
 
 
 def submit(
-    conversation: Conversation,
+    live: LiveConversation,
     question: str,
     images: tuple[ImageAttachment, ...] = (),
     video: VideoAttachment | None = None,
@@ -71,7 +74,7 @@ def submit(
     A question the conversation refuses (empty, bad settings) shows its reason instead.
     """
     try:
-        conversation.ask(question, images=images, video=video)
+        live.conversation.ask(question, images=images, video=video)
     except ConversationError as error:
         st.error(str(error))
     else:
@@ -82,81 +85,77 @@ def needs_answer(conversation: Conversation) -> bool:
     return bool(conversation.turns) and not conversation.turns[-1].answered and conversation.turns[-1].error is None
 
 
+def answering(live: LiveConversation) -> bool:
+    """True while the conversation's answer runs on the server."""
+    return services().workspace.run(live) is not None
+
+
 def answer_pending(
     page: str,
-    conversation: Conversation,
+    live: LiveConversation,
     engine: Engine | None,
     settings: GenerationSettings,
     place: st.delta_generator.DeltaGenerator,
 ) -> None:
-    """Stream the answer to the last turn into `place` (right under the history), then rerun."""
-    if not needs_answer(conversation):
-        return
-    turn = conversation.turns[-1]
-    if engine is None:
-        turn.error = "No model is loaded, so this question was not answered. See the sidebar, then press Regenerate."
-        place.error(turn.error)
-        return
-    with place, st.chat_message("assistant"):
-        stop_slot, text_slot = st.empty(), st.empty()
-        stop = threading.Event()
-        text_slot.caption("Preparing the prompt…")
-        try:
-            answer = engine.stream(conversation, settings, stop)
-        except Exception as error:  # every failure becomes a message on the turn
-            turn.error = _message(error)
-            text_slot.error(turn.error)
+    """Show the conversation's live answer in `place` (right under the history), starting it if it waits.
+
+    The answer runs on the server: leaving the page or closing the tab does not stop it, and
+    coming back shows it where it has got to. Only the Stop button stops it.
+    """
+    workspace = services().workspace
+    run = workspace.run(live)
+    if run is None:
+        if not needs_answer(live.conversation):
             return
-        stop_slot.button(
-            "Stop", icon=":material/stop:", key=f"stop_{page}", help="Stop the answer here and keep what is written"
-        )
-        _consume(answer, turn, text_slot, stop)
+        turn = live.conversation.turns[-1]
+        target = model_cache.target()
+        if engine is None or target is None:
+            turn.error = NO_MODEL
+            _save(live)
+            place.error(turn.error)
+            return
+        try:
+            run = workspace.answer(live, settings, target)
+        except (StoreError, ConversationError) as error:
+            turn.error = str(error)
+            place.error(turn.error)
+            return
+    with place, st.chat_message("assistant"):
+        _follow(page, live, run)
+    if run.save_error:
+        place.warning(run.save_error)
     st.rerun()
 
 
-def _consume(answer: Answer, turn: Turn, text_slot: st.delta_generator.DeltaGenerator, stop: threading.Event) -> None:
-    pieces: list[str] = []
-    finished = False
-    try:
-        for piece in answer:
-            pieces.append(piece)
-            text_slot.markdown(readable("".join(pieces)) + CURSOR)
-        finished = True
-    except Exception as error:  # engine/media errors mid-answer keep the partial text
-        turn.error = _message(error)
-    finally:
-        # Runs on normal end, on error, and when a rerun (the Stop button) interrupts the loop.
-        stop.set()
-        if not finished:
-            _join_worker(answer)  # before reading the stats: the engine finalises them as it ends
-        turn.stats = answer.stats
-        if finished or pieces or turn.error is None:
-            turn.answer = "".join(pieces)
-        turn.stopped = not finished and turn.error is None
-
-
-def _join_worker(answer: Answer, wait_s: float = 2.0) -> None:
-    """Drain the stopped answer, so the worker ends and the engine finalises its stats.
-
-    The stop event is already set, so this takes a token or two; it runs on a thread and is waited
-    for at most `wait_s`, so a hung server cannot block the page.
-    """
-
-    def drain() -> None:
-        try:
-            extra = sum(1 for _ in answer)
-        except Exception as error:  # a stopped answer may end with an error; it is only logged
-            log.info("stopped answer ended with %s", error)
+def _follow(page: str, live: LiveConversation, run: AnswerRun) -> None:
+    stop_slot, text_slot = st.empty(), st.empty()
+    stop_slot.button(
+        "Stop",
+        icon=":material/stop:",
+        key=f"stop_{page}",
+        help="Stop the answer here and keep what is written",
+        on_click=services().workspace.runs.stop,
+        args=(live.id,),
+    )
+    shown = None
+    while True:
+        view = run.view()
+        if view.done:
             return
-        log.info("answer stopped; generation worker finished (%d pieces after stop)", extra)
+        if view.text:
+            line = safe_markdown(readable(view.text)) + CURSOR
+        elif view.status == "waiting" and view.ahead:
+            line = f"Waiting for the model: {view.ahead} answer{'s' if view.ahead > 1 else ''} ahead of yours."
+        else:
+            line = "Preparing the prompt…"
+        if line != shown:
+            (text_slot.markdown if view.text else text_slot.caption)(line)
+            shown = line
+        run.wait_change(0.25)
 
-    worker = threading.Thread(target=drain, name="drain-stopped-answer", daemon=True)
-    worker.start()
-    worker.join(wait_s)
 
-
-def _message(error: Exception) -> str:
-    if isinstance(error, (EngineError, ConversationError, MediaError)):
-        return str(error)
-    log.exception("unexpected error while answering")
-    return f"Answering failed unexpectedly ({type(error).__name__}): {error}"
+def _save(live: LiveConversation) -> None:
+    try:
+        services().workspace.save(live)
+    except StoreError as error:
+        st.warning(str(error))

@@ -8,33 +8,40 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
+from components import conversations
+from components.model_cache import services
 from model_backend.conversation import Conversation, ConversationError, edited
+from model_backend.store import StoreError
+from model_backend.workspace import LiveConversation
 
 
-def render(page: str, conversation: Conversation) -> None:
+def render(page: str, live: LiveConversation, answering: bool) -> None:
+    """The action row; while an answer is being written, only Export is offered (Stop is above)."""
+    conversation = live.conversation
     has_turns = bool(conversation.turns)
+    can_change = has_turns and not answering
     regen, edit, clear, export, load = st.columns([1, 1, 1, 1, 1])
     regen.button(
         "Regenerate",
         icon=":material/refresh:",
         key=f"regen_{page}",
-        disabled=not has_turns,
+        disabled=not can_change,
         on_click=_regenerate,
-        args=(conversation,),
+        args=(live,),
         width="stretch",
     )
-    with edit.popover("Edit last", icon=":material/edit:", disabled=not has_turns, width="stretch"):
+    with edit.popover("Edit last", icon=":material/edit:", disabled=not can_change, width="stretch"):
         last = conversation.turns[-1].question if has_turns else ""
         # The key follows the turn count, so the box refills with the newest question.
         edit_key = f"edit_text_{page}_{len(conversation.turns)}"
         st.text_area("Last question", value=last, key=edit_key)
-        st.button("Resend", key=f"resend_{page}", on_click=_resend, args=(page, conversation, edit_key), type="primary")
+        st.button("Resend", key=f"resend_{page}", on_click=_resend, args=(page, live, edit_key), type="primary")
     clear.button(
         "Clear",
         icon=":material/delete:",
         key=f"clear_{page}",
-        disabled=not has_turns,
+        disabled=not can_change,
+        help="Start a new conversation; this one stays in the conversation list",
         on_click=_clear,
         args=(page,),
         width="stretch",
@@ -56,38 +63,40 @@ def render(page: str, conversation: Conversation) -> None:
             key=f"export_json_{page}",
             on_click="ignore",
         )
-    with load.popover("Import", icon=":material/upload:", width="stretch"):
+    with load.popover("Import", icon=":material/upload:", disabled=answering, width="stretch"):
         st.file_uploader(
             "A JSON export",
             type=["json"],
             key=f"import_{page}",
             on_change=_import,
-            args=(page,),
-            help="Replaces this page's conversation",
+            args=(page, live),
+            help="Opens the export as a new conversation on this page",
         )
     problem = st.session_state.pop(f"import_error_{page}", None)
     if problem:
         st.error(problem)
 
 
-def _regenerate(conversation: Conversation) -> None:
-    last = conversation.turns[-1]
-    conversation.turns[-1] = edited(last, last.question)
+def _regenerate(live: LiveConversation) -> None:
+    last = live.conversation.turns[-1]
+    live.conversation.turns[-1] = edited(last, last.question)
+    _save(live)
 
 
-def _resend(page: str, conversation: Conversation, edit_key: str) -> None:
+def _resend(page: str, live: LiveConversation, edit_key: str) -> None:
     question = st.session_state.get(edit_key, "").strip()
     if not question:
         st.session_state[f"import_error_{page}"] = "The edited question is empty."
         return
-    conversation.turns[-1] = edited(conversation.turns[-1], question)
+    live.conversation.turns[-1] = edited(live.conversation.turns[-1], question)
+    _save(live)
 
 
 def _clear(page: str) -> None:
-    state.replace_conversation(page, Conversation())
+    conversations.start_new(page)
 
 
-def _import(page: str) -> None:
+def _import(page: str, live: LiveConversation) -> None:
     uploaded = st.session_state.get(f"import_{page}")
     if uploaded is None:
         return
@@ -96,4 +105,13 @@ def _import(page: str) -> None:
     except ConversationError as error:
         st.session_state[f"import_error_{page}"] = f"Could not import {uploaded.name}: {error}"
         return
-    state.replace_conversation(page, imported)
+    fresh = conversations.start_new(page)
+    fresh.conversation = imported
+    _save(fresh, page)
+
+
+def _save(live: LiveConversation, page: str | None = None) -> None:
+    try:
+        services().workspace.save(live)
+    except StoreError as error:
+        st.session_state[f"import_error_{page or live.page}"] = str(error)

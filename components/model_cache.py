@@ -1,11 +1,9 @@
-"""The loaded model, shared by every session, and the engine the pages talk to.
+"""The app's shared services (model pool, engine factory, conversation store, answer runs) and
+the engine each session asks for.
 
-Streamlit 1.67's `st.cache_resource` has an `on_release` hook, but a cached function may not
-draw into a container made outside it (its elements are recorded for replay), and loading must
-show live progress in the sidebar. So the cache holds ONE `ModelSlot` (released with
-`on_release` when the cache is cleared); the slot loads outside the cached call, keyed by
-`LoadSpec`, and frees the previous model (`release_model`) before loading a different one, so
-switching checkpoints never keeps two models in memory.
+Streamlit owns their lifetime: one `Services` per server process in `st.cache_resource`, closed
+(models unloaded) when that cache is cleared. Loading runs in the session that asks, so its
+sidebar shows live progress; other sessions asking for the same checkpoint wait for that load.
 
 Load failures are remembered per session (`state.LOAD_ERROR`) instead of retried on every
 rerun: a hub that cannot be reached would otherwise cost seconds on each click.
@@ -13,7 +11,7 @@ rerun: a hub that cannot be reached would otherwise cost seconds on each click.
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +20,15 @@ import streamlit as st
 
 from components import state
 from model_backend.engines.base import Engine
-from model_backend.settings import LoadSpec, ServerSpec
+from model_backend.engines.factory import EngineFactory, Target
+from model_backend.pool import ModelPool
+from model_backend.runs import DEFAULT_MAX_CONCURRENT, RunRegistry
+from model_backend.settings import LoadSpec
+from model_backend.store import ConversationStore
+from model_backend.workspace import Workspace
 
 Progress = Callable[[str, "float | None"], None]
+MAX_CONCURRENT_ENV = "INTERNVL_MAX_CONCURRENT"
 
 
 @dataclass(frozen=True)
@@ -36,56 +40,35 @@ class LoadFailure:
     unavailable: bool
 
 
-class ModelSlot:
-    """Holds at most one loaded model and its LocalEngine; thread-safe across sessions."""
+@dataclass(frozen=True)
+class Services:
+    factory: EngineFactory
+    workspace: Workspace
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.spec: LoadSpec | None = None
-        self.loaded: Any = None
-        self.engine: Engine | None = None
+    @property
+    def pool(self) -> ModelPool:
+        return self.factory.pool
 
-    def get(self, spec: LoadSpec, progress: Progress | None = None) -> Engine:
-        from model_backend.engines.local import LocalEngine
-        from model_backend.loading import load_model
-
-        with self._lock:
-            if self.spec == spec and self.engine is not None:
-                return self.engine
-            self._release_locked()  # free the old model before the new one needs the memory
-            loaded = load_model(spec, progress)
-            self.spec, self.loaded, self.engine = spec, loaded, LocalEngine(loaded)
-            return self.engine
-
-    def peek(self, spec: LoadSpec) -> Engine | None:
-        """The engine if `spec` is the loaded one, without loading."""
-        return self.engine if self.spec == spec else None
-
-    def release(self) -> None:
-        with self._lock:
-            self._release_locked()
-
-    def _release_locked(self) -> None:
-        loaded = self.loaded
-        # The engine holds the model too: drop it before release_model collects and empties the
-        # CUDA cache, or the old weights stay on the GPU while the next checkpoint loads.
-        self.spec, self.loaded, self.engine = None, None, None
-        if loaded is not None:
-            from model_backend.loading import release_model
-
-            release_model(loaded)
+    def close(self) -> None:
+        self.pool.close()
+        self.workspace.store.close()
 
 
-@st.cache_resource(show_spinner=False, on_release=ModelSlot.release)
-def model_slot() -> ModelSlot:
-    return ModelSlot()
+@st.cache_resource(show_spinner=False, on_release=Services.close)
+def services() -> Services:
+    factory = EngineFactory(ModelPool())
+    cap = int(os.environ.get(MAX_CONCURRENT_ENV, "") or DEFAULT_MAX_CONCURRENT)
+    return Services(factory, Workspace(ConversationStore(), RunRegistry(factory, max_concurrent=cap)))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _server_engine(spec: ServerSpec) -> Engine:
-    from model_backend.engines.openai_compat import OpenAICompatEngine
-
-    return OpenAICompatEngine(spec)
+def target() -> Target | None:
+    """What this session answers with: a test engine, a server, or a checkpoint (None: no server set)."""
+    override = st.session_state.get(state.ENGINE_OVERRIDE)
+    if override is not None:
+        return override
+    if state.backend() == "server":
+        return state.server_spec()
+    return state.load_spec()
 
 
 def load_failure() -> LoadFailure | None:
@@ -95,19 +78,17 @@ def load_failure() -> LoadFailure | None:
 
 def ensure_engine(progress: Progress | None = None) -> Engine | None:
     """Load (or reuse) the engine the settings ask for; on failure remember why and return None."""
-    override = st.session_state.get(state.ENGINE_OVERRIDE)
-    if override is not None:
-        return override
-    if state.backend() == "server":
-        server = state.server_spec()
-        return _server_engine(server) if server is not None else None
-    spec = state.load_spec()
+    chosen = target()
+    if chosen is None:
+        return None
+    if not isinstance(chosen, LoadSpec):
+        return services().factory.get(chosen)
     if load_failure() is not None:
         return None
     try:
-        return model_slot().get(spec, progress)
+        return services().factory.get(chosen, progress)
     except Exception as error:  # any load failure is shown to the user, never swallowed
-        st.session_state[state.LOAD_ERROR] = _failure(spec, error)
+        st.session_state[state.LOAD_ERROR] = _failure(chosen, error)
         return None
 
 
@@ -116,10 +97,13 @@ def current_engine() -> Engine | None:
     return ensure_engine()
 
 
+def resident_engine(spec: LoadSpec) -> Engine | None:
+    return services().pool.peek(spec)
+
+
 def loaded_model() -> Any:
     """The `LoadedModel` behind the local engine, if one is loaded for the current spec."""
-    engine = model_slot().peek(state.load_spec())
-    return getattr(engine, "loaded", None)
+    return services().pool.loaded(state.load_spec())
 
 
 def retry() -> None:
@@ -128,8 +112,9 @@ def retry() -> None:
 
 def _failure(spec: LoadSpec, error: Exception) -> LoadFailure:
     from model_backend.loading import CheckpointUnavailable, LoadError
+    from model_backend.pool import PoolFullError
 
     message = str(error) or type(error).__name__
-    if not isinstance(error, LoadError):
+    if not isinstance(error, (LoadError, PoolFullError)):
         message = f"Loading {spec.checkpoint} failed unexpectedly ({type(error).__name__}): {message}"
     return LoadFailure(spec, message, isinstance(error, CheckpointUnavailable))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components import model_cache, state
+from components import identity, model_cache, state
 from model_backend.engines.base import Engine
 from model_backend.settings import LoadSpec
 
@@ -20,8 +20,11 @@ DEMO_BADGE = "Demo checkpoint: random weights, so its answers are random text."
 
 def render() -> Engine | None:
     """Draw the model panel and return the engine the pages should use (None when none is usable)."""
+    identity.owner()
     with st.sidebar:
         engine = _panel()
+        _residents()
+        identity.write_cookie()
     failure = model_cache.load_failure() if state.backend() == "local" else None
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
         _failure_banner(failure)
@@ -60,7 +63,7 @@ def _server_panel() -> Engine | None:
 def _local_panel() -> Engine | None:
     spec = state.load_spec()
     st.markdown(f"**Checkpoint** `{spec.checkpoint}`")
-    engine = model_cache.model_slot().peek(spec)
+    engine = model_cache.resident_engine(spec)
     if engine is None and model_cache.load_failure() is None:
         engine = _load_with_progress(spec)
     failure = model_cache.load_failure()
@@ -123,3 +126,28 @@ def _loaded_panel(spec: LoadSpec) -> None:
         st.warning(DEMO_BADGE, icon=":material/casino:")
     for notice in getattr(loaded, "notices", []) or []:
         st.info(notice)
+
+
+def _residents() -> None:
+    """Every checkpoint loaded in this server, shared by all its users, and what it holds."""
+    pool = model_cache.services().pool
+    residents = pool.residents()
+    if not residents:
+        return
+    with st.expander(f"Loaded on this server ({len(residents)})", icon=":material/memory:"):
+        st.caption(f"Memory budget {pool.budget_gb:.1f} GB, {pool.used_gb():.1f} GB counted.")
+        for number, resident in enumerate(residents):
+            busy = f" · answering ({resident.busy})" if resident.busy else ""
+            st.markdown(f"`{resident.spec.checkpoint}` {resident.spec.describe()}  \n{_gb(resident.memory_gb)}{busy}")
+            st.button(
+                "Unload",
+                key=f"unload_{number}",
+                disabled=bool(resident.busy),
+                on_click=pool.evict,
+                args=(resident.spec,),
+                help="Free its memory for everyone; it loads again when someone asks it",
+            )
+
+
+def _gb(value: float) -> str:
+    return f"{value:.2f} GB" if value >= 0.01 else "under 0.01 GB"

@@ -11,7 +11,6 @@ from typing import Literal
 
 import streamlit as st
 
-from model_backend.conversation import Conversation
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 
 Backend = Literal["local", "server"]
@@ -76,12 +75,3 @@ def use_local(spec: LoadSpec) -> None:
 
 def max_images() -> int:
     return st.session_state.setdefault(MAX_IMAGES, DEFAULT_MAX_IMAGES)
-
-
-def conversation(page: str) -> Conversation:
-    """The page's own conversation; each chat page keeps one, untouched by the others."""
-    return st.session_state.setdefault(f"conversation_{page}", Conversation())
-
-
-def replace_conversation(page: str, new: Conversation) -> None:
-    st.session_state[f"conversation_{page}"] = new

@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from components import chat, chat_actions, media, model_cache, state, stats
+from components import chat, chat_actions, conversations, media, model_cache, state, stats
 
 PAGE = "image"
 
 st.title("Image chat")
 settings = state.generation_settings()
-conversation = state.conversation(PAGE)
+live = conversations.current(PAGE)
+conversation = live.conversation
+answering = chat.answering(live)
+conversations.sidebar_list(PAGE, live)
 engine = model_cache.current_engine()
 
 picker, preview = st.columns([3, 2])
@@ -22,10 +25,10 @@ with preview:
 
 chat.show_history(conversation, draw_boxes=True)
 pending_answer = st.container()  # the new answer streams here, above the actions
-chat_actions.render(PAGE, conversation)
+chat_actions.render(PAGE, live, answering)
 stats.context_meter(conversation, engine, settings)
 
-question = st.chat_input("Ask about the image, or anything")
+question = st.chat_input("Ask about the image, or anything", disabled=answering)
 if (
     suggested
     and not conversation.turns
@@ -36,6 +39,6 @@ if question:
     # The image goes with the question only when it differs from the last one sent.
     sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
     attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
-    chat.submit(conversation, question, images=attach)
+    chat.submit(live, question, images=attach)
 
-chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)
+chat.answer_pending(PAGE, live, engine, settings, pending_answer)

@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from components import chat, chat_actions, model_cache, multi_media, state, stats
+from components import chat, chat_actions, conversations, model_cache, multi_media, state, stats
 
 PAGE = "multi"
 
 st.title("Multi-image compare")
 settings = state.generation_settings()
-conversation = state.conversation(PAGE)
+live = conversations.current(PAGE)
+conversation = live.conversation
+answering = chat.answering(live)
+conversations.sidebar_list(PAGE, live)
 engine = model_cache.current_engine()
 
 attached = multi_media.first_images(conversation)
@@ -20,15 +23,15 @@ else:
 
 chat.show_history(conversation)
 pending_answer = st.container()  # the new answer streams here, above the actions
-chat_actions.render(PAGE, conversation)
+chat_actions.render(PAGE, live, answering)
 stats.context_meter(conversation, engine, settings)
 
-question = st.chat_input("Compare the images, e.g. “What differs between Image-1 and Image-2?”")
+question = st.chat_input("Compare the images, e.g. “What differs between Image-1 and Image-2?”", disabled=answering)
 if question:
     if not images or len(images) < 2:
         st.error("Upload at least two images first.")
     else:
         # Images attach to the first turn only: follow-ups refer to the same Image-k labels.
-        chat.submit(conversation, question, images=multi_media.images_to_attach(conversation, images))
+        chat.submit(live, question, images=multi_media.images_to_attach(conversation, images))
 
-chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)
+chat.answer_pending(PAGE, live, engine, settings, pending_answer)

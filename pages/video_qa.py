@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from components import chat, chat_actions, model_cache, state, stats, video_input
+from components import chat, chat_actions, conversations, model_cache, state, stats, video_input
 
 PAGE = "video"
 
 st.title("Video QA")
 settings = state.generation_settings()
-conversation = state.conversation(PAGE)
+live = conversations.current(PAGE)
+conversation = live.conversation
+answering = chat.answering(live)
+conversations.sidebar_list(PAGE, live)
 engine = model_cache.current_engine()
 
 video = video_input.attached_video(conversation)
@@ -20,15 +23,15 @@ usable = video is not None and video_input.show_strip(video)
 
 chat.show_history(conversation)
 pending_answer = st.container()  # the new answer streams here, above the actions
-chat_actions.render(PAGE, conversation)
+chat_actions.render(PAGE, live, answering)
 stats.context_meter(conversation, engine, settings)
 
-question = st.chat_input("Ask about the video, e.g. “What happens in this clip?”")
+question = st.chat_input("Ask about the video, e.g. “What happens in this clip?”", disabled=answering)
 if question:
     if not usable:
         st.error("Upload a video that can be decoded first.")
     else:
         # The video attaches to the first turn only; follow-ups refer to the same frames.
-        chat.submit(conversation, question, video=video_input.video_to_attach(conversation, video))
+        chat.submit(live, question, video=video_input.video_to_attach(conversation, video))
 
-chat.answer_pending(PAGE, conversation, engine, settings, pending_answer)
+chat.answer_pending(PAGE, live, engine, settings, pending_answer)

@@ -4,10 +4,16 @@ and the demo checkpoint loaded once through the real loading path.
 Defined once here, so a full run starts one shared `transformers serve`, whichever folders ask for it.
 """
 
+import os
+import tempfile
+
 import pytest
 
 from model_backend.settings import LoadSpec
 from tests.server_fixture import hf_home, openai_server  # noqa: F401  (pytest finds fixtures by name)
+
+# The app's conversation store, for every AppTest in this process: never the user's own data folder.
+os.environ["INTERNVL_DATA_DIR"] = tempfile.mkdtemp(prefix="internvl-studio-data-")
 
 
 @pytest.fixture(scope="session")

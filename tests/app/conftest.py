@@ -38,3 +38,22 @@ def start(page: str, engine: FakeEngine | None) -> AppTest:
 @pytest.fixture
 def fake() -> FakeEngine:
     return FakeEngine()
+
+
+def conversation_of(app: AppTest, page: str = "image"):
+    """The conversation a page of `app` shows (it lives in the app's workspace, not in session state)."""
+    from components.model_cache import services
+
+    live = services().workspace.open(app.session_state[f"conversation_id_{page}"], app.session_state["owner"])
+    return live.conversation
+
+
+def seed_conversation(app: AppTest, page: str, conversation) -> None:
+    """Open `app` on `conversation` (call before its first run), as if it had been made there."""
+    from components.model_cache import services
+
+    owner = "browser:apptest-" + str(id(app))
+    live = services().workspace.draft(owner, page)
+    live.conversation = conversation
+    app.session_state["owner"] = owner
+    app.session_state[f"conversation_id_{page}"] = live.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, conversation_of, seed_conversation
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def test_demo_loads_answers_and_is_badged() -> None:
     assert "`demo`" in sidebar_text(app)
     app.chat_input[0].set_value("Hello, who are you?").run()
     assert not app.exception, app.exception
-    turn = app.session_state["conversation_image"].turns[0]
+    turn = conversation_of(app).turns[0]
     assert turn.answered and turn.stats.new_tokens > 0 and turn.stats.prompt_tokens > 0
     assert any("tokens/s" in c.value for c in app.caption)
 
@@ -40,7 +40,7 @@ def test_missing_hub_checkpoint_offers_the_demo_and_keeps_history() -> None:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     history = Conversation()
     history.ask("Remember me").answer = "ok"
-    app.session_state["conversation_image"] = history
+    seed_conversation(app, "image", history)
     app.session_state["load_spec"] = LoadSpec("OpenGVLab/Definitely-Missing-1B", allow_remote_code=True)
     app.run()
     assert not app.exception, app.exception
@@ -50,9 +50,9 @@ def test_missing_hub_checkpoint_offers_the_demo_and_keeps_history() -> None:
     assert not app.exception, app.exception
     assert app.session_state["load_spec"].checkpoint == "demo"
     assert "load_error" not in app.session_state
-    assert app.session_state["conversation_image"].turns[0].question == "Remember me"
+    assert conversation_of(app).turns[0].question == "Remember me"
     app.chat_input[0].set_value("And now?").run()
-    assert app.session_state["conversation_image"].turns[1].answered  # the demo answered
+    assert conversation_of(app).turns[1].answered  # the demo answered
 
 
 def test_default_checkpoint_offline_says_so_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from fake_engine import FakeEngine
 
 from model_backend.conversation import Conversation
 from model_backend.engines.base import EngineError
-from tests.app.conftest import start
+from tests.app.conftest import conversation_of, start
 
 
 def texts(app) -> list[str]:
@@ -21,7 +21,7 @@ def ask(app, question: str) -> None:
 
 
 def conversation(app, page: str = "image") -> Conversation:
-    return app.session_state[f"conversation_{page}"]
+    return conversation_of(app, page)
 
 
 def test_pure_text_chat_streams_and_keeps_history() -> None:

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.settings import ServerSpec
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, conversation_of, seed_conversation
 from tests.media_factory import make_png
 from tests.server_fixture import RunningServer, free_port
 
@@ -43,13 +43,13 @@ def test_settings_lists_the_served_model_and_image_chat_answers(openai_server: R
     app.switch_page("pages/image_chat.py")
     conversation = Conversation()
     conversation.ask("What is in this picture?", images=(ImageAttachment(make_png(160, 120, seed=4), "a.png"),))
-    app.session_state["conversation_image"] = conversation  # as if the question had just been sent
+    seed_conversation(app, "image", conversation)  # as if the question had just been sent
     app.run()
     assert not app.exception and not _errors(app), (app.exception, _errors(app))
     app.chat_input[0].set_value("And the colours?").run()
     assert not app.exception and not _errors(app), (app.exception, _errors(app))
 
-    turns = app.session_state["conversation_image"].turns
+    turns = conversation_of(app).turns
     assert [t.question for t in turns] == ["What is in this picture?", "And the colours?"]
     assert all(t.answer and t.stats.new_tokens == 12 for t in turns)  # greedy: runs to max new tokens
     # The second request resent the first turn, image included.
@@ -65,6 +65,6 @@ def test_a_server_that_is_not_running_is_explained_and_the_question_kept() -> No
     app.chat_input[0].set_value("Anyone there?").run()
     assert not app.exception, app.exception
     assert f"Could not connect to the server at {url}: is it running?" in _errors(app)
-    turn = app.session_state["conversation_image"].turns[-1]
+    turn = conversation_of(app).turns[-1]
     assert turn.question == "Anyone there?" and turn.answer is None
     assert any(m.value == "Anyone there?" for m in app.markdown)

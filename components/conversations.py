@@ -1,0 +1,98 @@
+"""Which conversation a chat page shows, the `?c=` link that brings it back, and the list in the sidebar.
+
+The conversation id travels in the URL, so a refresh, a reconnect or a server restart opens the
+same conversation; it opens only for the browser (or login) that made it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from components import identity
+from components.model_cache import services
+from model_backend.workspace import LiveConversation
+
+QUERY = "c"
+
+
+def current(page: str) -> LiveConversation:
+    """The page's conversation: the one in the URL, else the session's, else a new one."""
+    workspace, who = services().workspace, identity.owner()
+    key = _session_key(page)
+    live = None
+    wanted = st.query_params.get(QUERY)
+    if wanted:
+        live = workspace.open(wanted, who)
+        if live is None or live.page != page:
+            if st.session_state.get(key) != wanted:
+                st.info("That conversation link is not available in this browser, so a new conversation started.")
+            live = None
+    if live is None and st.session_state.get(key):
+        live = workspace.open(st.session_state[key], who)
+    if live is None:
+        live = workspace.draft(who, page)
+    st.session_state[key] = live.id
+    if live.stored and st.query_params.get(QUERY) != live.id:
+        st.query_params[QUERY] = live.id
+    elif not live.stored and QUERY in st.query_params:
+        del st.query_params[QUERY]
+    return live
+
+
+def start_new(page: str) -> LiveConversation:
+    """Show a new, empty conversation on `page` (the old one stays in the list)."""
+    live = services().workspace.draft(identity.owner(), page)
+    st.session_state[_session_key(page)] = live.id
+    st.query_params.pop(QUERY, None)
+    return live
+
+
+def sidebar_list(page: str, live: LiveConversation) -> None:
+    """New, search, switch, rename and delete, for this page's conversations."""
+    workspace, who = services().workspace, identity.owner()
+    with st.sidebar, st.expander("Conversations", icon=":material/forum:", expanded=False):
+        st.button("New conversation", key=f"new_{page}", icon=":material/add:", on_click=start_new, args=(page,))
+        query = st.text_input("Search", key=f"search_{page}", placeholder="Words in questions or answers")
+        summaries = workspace.list(who, page, query)
+        if not summaries:
+            st.caption("No saved conversations yet." if not query else "Nothing matches.")
+        for summary in summaries[:30]:
+            current_one = summary.id == live.id
+            label = ("▸ " if current_one else "") + summary.title
+            st.button(
+                label,
+                key=f"open_{page}_{summary.id}",
+                help=time.strftime("Last change %Y-%m-%d %H:%M", time.localtime(summary.updated)),
+                on_click=_open,
+                args=(page, summary.id),
+                disabled=current_one,
+                width="stretch",
+            )
+        if live.stored:
+            title_key = f"rename_{page}_{live.id}"
+            st.text_input("Rename this conversation", key=title_key)
+            rename, delete = st.columns(2)
+            rename.button("Rename", key=f"do_rename_{page}", on_click=_rename, args=(live.id, title_key))
+            delete.button("Delete", key=f"delete_{page}", on_click=_delete, args=(page, live.id))
+
+
+def _session_key(page: str) -> str:
+    return f"conversation_id_{page}"
+
+
+def _open(page: str, conversation_id: str) -> None:
+    st.session_state[_session_key(page)] = conversation_id
+    st.query_params[QUERY] = conversation_id
+
+
+def _rename(conversation_id: str, title_key: str) -> None:
+    title = st.session_state.get(title_key, "").strip()
+    if title:
+        services().workspace.rename(conversation_id, identity.owner(), title)
+
+
+def _delete(page: str, conversation_id: str) -> None:
+    services().workspace.delete(conversation_id, identity.owner())
+    start_new(page)
