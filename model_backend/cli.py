@@ -7,7 +7,8 @@
     python -m model_backend doctor
 
 The answer streams to stdout as it arrives; with `--json` one JSON object with the answer and
-its stats follows on the last line. Every failure is one `error: ...` line on stderr and a
+its stats follows on the last line (`stages`: preprocess, vision encoder, prefill and decode
+seconds, and cache hits; null from a server). Every failure is one `error: ...` line on stderr and a
 non-zero exit code. Ctrl-C stops the answer and exits with 130.
 """
 
@@ -138,6 +139,7 @@ def _ask(args: argparse.Namespace) -> int:
             "tokens_per_s": stats.tokens_per_s,
             "new_tokens": stats.new_tokens,
             "peak_gpu_memory_gb": stats.peak_gpu_memory_gb,
+            "stages": stats.stages,
             "stopped": stopped,
         }
         print(json.dumps(record), flush=True)
@@ -206,6 +208,9 @@ def _engine(args: argparse.Namespace) -> Engine:
         print(DEMO_NOTE, file=sys.stderr)
     for notice in loaded.notices:
         print(f"note: {notice}", file=sys.stderr)
+    image = loaded.image_config  # what the engine tiles with
+    if args.image and not image.dynamic and args.max_tiles > 1:
+        print(f"note: this model does not tile images: each is one {image.image_size}px tile", file=sys.stderr)
     return engine
 
 

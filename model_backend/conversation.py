@@ -53,7 +53,13 @@ class VideoAttachment:
 
 @dataclass
 class AnswerStats:
-    """What one answer cost. Filled in by an engine while it streams."""
+    """What one answer cost. Filled in by an engine while it streams.
+
+    `stages` (local engine; None from a server, and in exports made before it existed) says
+    where the time went and what the caches saved: `preprocess_s`, `vision_encoder_s`,
+    `prefill_s`, `decode_s` in seconds; `vision_cache_hits`/`vision_cache_misses` (media),
+    `tiles_encoded`, `prefill_tokens` (computed) and `reused_tokens` (taken from a kept cache).
+    """
 
     time_to_first_token_s: float | None = None
     tokens_per_s: float | None = None
@@ -62,6 +68,7 @@ class AnswerStats:
     new_tokens: int = 0
     tiles: list[int] = field(default_factory=list)
     peak_gpu_memory_gb: float | None = None
+    stages: dict[str, float] | None = None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from model_backend import compat, hub
 from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
 from model_backend.device_map import SplitError, split_device_map
+from model_backend.image_config import ImageConfig
 from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
 from model_backend.settings import LoadSpec
 
@@ -76,6 +77,19 @@ class LoadedModel:
     num_image_token: int
     notices: list[str] = field(default_factory=list)
     memory_gb: float | None = None
+    min_dynamic_patch: int = 1
+
+    @property
+    def image_config(self) -> ImageConfig:
+        """How this checkpoint tiles images: what the engine, the CLI and the preview use."""
+        return ImageConfig(
+            image_size=self.image_size,
+            use_thumbnail=self.use_thumbnail,
+            dynamic=self.dynamic_image_size,
+            tokens_per_tile=self.num_image_token,
+            min_tiles=self.min_dynamic_patch,
+            max_tiles=self.max_dynamic_patch,
+        )
 
 
 def check_transformers_version(version: str | None = None) -> None:
@@ -163,7 +177,8 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
     except Exception as error:
         quirk = compat.describe_code_error(error, spec.checkpoint, [path])
         raise LoadError(quirk or f"Could not load {spec.checkpoint}: {error}") from error
-    llm_config, vision_config = config.get("llm_config", {}), config.get("vision_config", {})
+    llm_config = config.get("llm_config", {})
+    image = ImageConfig.from_checkpoint(config, tokens_per_tile=int(model.num_image_token))
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -174,13 +189,14 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
         device=_describe_device(kwargs.get("device_map")),
         dtype=spec.dtype,
         context_tokens=int(llm_config.get("max_position_embeddings") or (entry.context_tokens if entry else 4096)),
-        image_size=int(config.get("force_image_size") or vision_config.get("image_size") or 448),
-        dynamic_image_size=bool(config.get("dynamic_image_size", False)),
-        use_thumbnail=bool(config.get("use_thumbnail", False)),
-        max_dynamic_patch=int(config.get("max_dynamic_patch", 6)),
-        num_image_token=int(model.num_image_token),
+        image_size=image.image_size,
+        dynamic_image_size=image.dynamic,
+        use_thumbnail=image.use_thumbnail,
+        max_dynamic_patch=image.max_tiles,
+        num_image_token=image.tokens_per_tile,
         notices=notices,
         memory_gb=model.get_memory_footprint() / 1e9,
+        min_dynamic_patch=image.min_tiles,
     )
 
 

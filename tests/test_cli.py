@@ -58,6 +58,10 @@ def test_ask_streams_the_answer_and_ends_with_one_json_line(photo: Path) -> None
     assert record["visual_tokens"] > 0 and record["prompt_tokens"] > record["visual_tokens"]
     assert record["new_tokens"] >= 1 and record["time_to_first_token_s"] > 0
     assert "\n".join(lines[:-1]) == record["answer"], "the streamed text differs from the answer"
+    stages = record["stages"]
+    assert stages["vision_cache_misses"] == 1 and stages["tiles_encoded"] == 7
+    assert all(stages[name] >= 0 for name in ("preprocess_s", "vision_encoder_s", "prefill_s", "decode_s"))
+    assert stages["prefill_tokens"] == record["prompt_tokens"]
 
 
 def test_make_demo_writes_a_loadable_checkpoint(tmp_path: Path) -> None:

@@ -4,6 +4,9 @@ QA users compare checkpoints through this app, so it must give them exactly the 
 checkpoint's own code gives. The reference side uses the seeds' preprocessing verbatim
 (`tests/seed_reference.py`) and calls `model.chat` as the model cards do; the engine side goes
 through our conversation, preprocessing, prompt building and streaming.
+
+Every case runs twice: with the engine's vision-feature cache on (later turns reuse the features
+of earlier ones, and the module's cases share one engine) and off (every turn encodes again).
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from tests.media_factory import has_ffmpeg, make_photo, make_video
 
 MAX_NEW_TOKENS = 24
 GREEDY = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+
+
+@pytest.fixture(scope="module", params=[512, 0], ids=["vision-cache-on", "vision-cache-off"])
+def engine(loaded, request: pytest.FixtureRequest) -> LocalEngine:
+    """The engine under test, with the vision-feature cache on (512 MB) and off (0)."""
+    return LocalEngine(loaded, vision_cache_mb=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +157,32 @@ def test_custom_system_prompt_matches_chat_without_touching_the_shared_model(loa
     default, _ = chat(loaded, pixel_values, "Describe the image.")
     assert streamed(engine, conversation) == default
     assert default != expected, "the system prompt made no difference, so this test proves nothing"
+
+
+def test_third_turn_with_a_new_image_and_regenerate(loaded, engine, photos) -> None:
+    """Turn 2 brings a second image: with the cache, the first image's features are kept and only the
+    new one is encoded, while `chat` encodes both in one batch; turn 3 and a regenerate follow."""
+    first_tiles = seed_image(loaded, photos[0], max_tiles=6)
+    second_tiles = seed_image(loaded, photos[1], max_tiles=6)
+    both = torch.cat([first_tiles, second_tiles])
+    patches = [first_tiles.shape[0], second_tiles.shape[0]]
+    first, _ = chat(loaded, first_tiles, "What is this?")
+    # Once there are two images, the conversation labels them, earlier turns included.
+    history = [("Image-1: <image>\nWhat is this?", first)]
+    second, history = chat(loaded, both, "Image-2: <image>\nAnd this one?", history=history, num_patches_list=patches)
+    third, _ = chat(loaded, both, "Compare them.", history=history, num_patches_list=patches)
+    assert first and second and third
+
+    settings = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, max_tiles=6)
+    conversation = Conversation()
+    conversation.ask("What is this?", images=(ImageAttachment(photos[0].read_bytes()),))
+    conversation.turns[-1].answer = streamed(engine, conversation, settings)
+    conversation.ask("And this one?", images=(ImageAttachment(photos[1].read_bytes()),))
+    conversation.turns[-1].answer = streamed(engine, conversation, settings)
+    conversation.ask("Compare them.")
+    conversation.turns[-1].answer = streamed(engine, conversation, settings)
+    assert [turn.answer for turn in conversation.turns] == [first, second, third]
+
+    conversation.truncate_to(2)  # regenerate the last answer
+    conversation.ask("Compare them.")
+    assert streamed(engine, conversation, settings) == third

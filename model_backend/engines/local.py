@@ -9,6 +9,12 @@ Shared model state is never changed per request (several browser sessions share 
 the template is a copy, the system prompt goes into that copy. Only
 `model.img_context_token_id` is set, which `generate` needs and which is the same every time.
 
+Images are tiled once (`MediaCache`) and encoded once (`VisionCache`): the engine runs the
+checkpoint's own `extract_feature` on the tiles whose features it has not kept, in one batch,
+and hands the features to the checkpoint's own `generate(visual_features=...)`, so a follow-up
+about the same image runs no vision encoder. Every answer records its stages (preprocess,
+vision encoder, prefill, decode, cache hits) in `AnswerStats.stages`.
+
 >>> engine = LocalEngine(load_model(LoadSpec("demo")))  # doctest: +SKIP
 >>> conversation = Conversation(); conversation.ask("Hello")  # doctest: +SKIP
 >>> engine.stream(conversation, GenerationSettings(), threading.Event()).text()  # doctest: +SKIP
@@ -29,10 +35,11 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
 from model_backend.compat import describe_code_error
-from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation, ImageAttachment, VideoAttachment
+from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, EngineError
-from model_backend.engines.media_cache import MediaCache
+from model_backend.engines.vision import PromptMedia, VisionStage, VisionTiming
+from model_backend.engines.vision_cache import default_capacity_mb
 from model_backend.settings import GenerationSettings
 
 if TYPE_CHECKING:
@@ -54,7 +61,7 @@ class _Prompt:
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
-    pixel_values: torch.Tensor | None
+    media: list[PromptMedia]
     tiles: list[int]
     visual_tokens: int
     sep: str
@@ -69,12 +76,16 @@ class _Prompt:
 class LocalEngine:
     """The Engine protocol around a `LoadedModel` (see `model_backend.loading`)."""
 
-    def __init__(self, loaded: LoadedModel, cache_size: int = 8) -> None:
+    def __init__(self, loaded: LoadedModel, cache_size: int = 8, vision_cache_mb: float | None = None) -> None:
+        """`vision_cache_mb`: memory for kept vision features (0: off; None: `INTERNVL_VISION_CACHE_MB` or 512)."""
         self.loaded = loaded
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.label = DEMO_LABEL if loaded.is_demo else _checkpoint_name(loaded.spec.checkpoint)
-        self.media_cache = MediaCache(cache_size)
+        self.image_config = loaded.image_config
+        capacity = default_capacity_mb() if vision_cache_mb is None else vision_cache_mb
+        self.vision = VisionStage(self.model, self.image_config, cache_size, capacity)
+        self.media_cache, self.vision_cache = self.vision.media_cache, self.vision.vision_cache
         self._img_context_id = self.tokenizer.convert_tokens_to_ids(IMG_CONTEXT_TOKEN)
         self._cuda_devices = sorted({p.device for p in self.model.parameters() if p.device.type == "cuda"}, key=str)
 
@@ -98,16 +109,11 @@ class LocalEngine:
     def _prepare(self, conversation: Conversation, settings: GenerationSettings) -> _Prompt:
         started = time.perf_counter()
         plan = conversation.build_prompt(settings.max_tiles)
-        tiles: list[int] = []
-        tensors: list[torch.Tensor] = []
-        for media, budget in zip(plan.media, plan.max_tiles_per_image, strict=True):
-            if isinstance(media, VideoAttachment):
-                pixel_values, per_frame = self._video(media, budget)
-                tiles.extend(per_frame)
-            else:
-                pixel_values = self._image(media, budget)
-                tiles.append(int(pixel_values.shape[0]))
-            tensors.append(pixel_values)
+        prompt_media = [
+            self.vision.prepare(media, budget)
+            for media, budget in zip(plan.media, plan.max_tiles_per_image, strict=True)
+        ]
+        tiles = [count for media in prompt_media for count in media.tiles]
 
         # A copy of the model's template, filled the way `chat` fills its fresh one.
         template = copy.deepcopy(self.model.conv_template)
@@ -119,68 +125,29 @@ class LocalEngine:
         template.append_message(template.roles[0], plan.question)
         template.append_message(template.roles[1], None)
         query = template.get_prompt()
+        tokens_per_tile = self.image_config.tokens_per_tile
         for count in tiles:
-            image_tokens = IMG_START_TOKEN + IMG_CONTEXT_TOKEN * self.loaded.num_image_token * count + IMG_END_TOKEN
+            image_tokens = IMG_START_TOKEN + IMG_CONTEXT_TOKEN * tokens_per_tile * count + IMG_END_TOKEN
             query = query.replace(IMAGE_PLACEHOLDER, image_tokens, 1)
 
         inputs = self.tokenizer(query, return_tensors="pt")
         input_ids = inputs["input_ids"]
         visual_tokens = int((input_ids == self._img_context_id).sum())
-        if visual_tokens != self.loaded.num_image_token * sum(tiles):
+        if visual_tokens != tokens_per_tile * sum(tiles):
             # A literal `<image>` typed into a question would shift every image by one.
             raise EngineError("the question text must not contain '<image>' or image tokens: remove them and resend")
-        pixel_values = None
-        if tensors:
-            device, dtype = _vision_placement(self.model)
-            pixel_values = torch.cat(tensors).to(device=device, dtype=dtype)
         text_device = self.model.language_model.get_input_embeddings().weight.device
         sep = template.sep.strip()
         return _Prompt(
             input_ids=input_ids.to(text_device),
             attention_mask=inputs["attention_mask"].to(text_device),
-            pixel_values=pixel_values,
+            media=prompt_media,
             tiles=tiles,
             visual_tokens=visual_tokens,
             sep=sep,
             eos_token_id=self.tokenizer.convert_tokens_to_ids(sep),
             prepare_s=time.perf_counter() - started,
         )
-
-    def _image(self, image: ImageAttachment, max_tiles: int) -> torch.Tensor:
-        from model_backend.preprocess.images import load_image
-
-        loaded = self.loaded
-        params = ("image", max_tiles, loaded.image_size, loaded.use_thumbnail, loaded.dynamic_image_size)
-        return self.media_cache.get(
-            image.data,
-            params,
-            lambda: load_image(
-                image.data,
-                max_tiles=max_tiles,
-                image_size=loaded.image_size,
-                use_thumbnail=loaded.use_thumbnail,
-                dynamic=loaded.dynamic_image_size,
-            ),
-        )
-
-    def _video(self, video: VideoAttachment, tiles_per_frame: int) -> tuple[torch.Tensor, list[int]]:
-        from model_backend.preprocess.video import load_video
-
-        image_size = self.loaded.image_size
-        params = ("video", video.num_frames, video.start_s, video.end_s, tiles_per_frame, image_size)
-        pixel_values, per_frame = self.media_cache.get(
-            video.data,
-            params,
-            lambda: load_video(
-                video.data,
-                num_frames=video.num_frames,
-                start_s=video.start_s,
-                end_s=video.end_s,
-                max_tiles_per_frame=tiles_per_frame,
-                image_size=image_size,
-            ),
-        )
-        return pixel_values, list(per_frame)
 
     # -- generation --------------------------------------------------------------------------
 
@@ -204,11 +171,11 @@ class LocalEngine:
 
         def work() -> None:
             try:
+                visual = self.vision.inputs(prompt.media, streamer.vision)
+                if abort.is_set():
+                    return  # the consumer left while the vision encoder ran
                 self.model.generate(
-                    pixel_values=prompt.pixel_values,
-                    input_ids=prompt.input_ids,
-                    attention_mask=prompt.attention_mask,
-                    **config,
+                    input_ids=prompt.input_ids, attention_mask=prompt.attention_mask, **visual, **config
                 )
             except BaseException as error:  # handed to the consumer, which re-raises it
                 failure.append(error)
@@ -241,17 +208,22 @@ class LocalEngine:
             abort.set()  # also when the consumer stops iterating (closed generator, Ctrl-C)
             thread.join()
             _update(stats, streamer, prompt)
+            stats.stages = _stages(streamer, prompt)
             if cuda_devices:
                 stats.peak_gpu_memory_gb = sum(torch.cuda.max_memory_allocated(d) for d in cuda_devices) / 1024**3
 
 
 class _TimedStreamer(TextIteratorStreamer):
-    """A TextIteratorStreamer that also counts new tokens and when they arrived."""
+    """A TextIteratorStreamer that also counts new tokens and when they arrived, and the vision stage."""
 
     started = 0.0
     first_token_at: float | None = None
     last_token_at: float | None = None
     new_tokens = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vision = VisionTiming()
 
     def put(self, value: torch.Tensor) -> None:
         if not (self.skip_prompt and self.next_tokens_are_prompt):
@@ -294,20 +266,31 @@ def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> No
         stats.tokens_per_s = (streamer.new_tokens - 1) / (last - first)
 
 
+def _stages(streamer: _TimedStreamer, prompt: _Prompt) -> dict[str, float]:
+    """Where the answer's time went (seconds) and what the caches saved (counts)."""
+    stages = {"preprocess_s": prompt.prepare_s, "vision_encoder_s": streamer.vision.encoder_s or 0.0}
+    first, last = streamer.first_token_at, streamer.last_token_at
+    if first is not None:
+        stages["prefill_s"] = first - (streamer.vision.done_at or streamer.started)
+    if first is not None and last is not None:
+        stages["decode_s"] = last - first
+    kept = sum(1 for media in prompt.media if media.kept)
+    stages.update(
+        vision_cache_hits=kept,
+        vision_cache_misses=len(prompt.media) - kept,
+        tiles_encoded=streamer.vision.tiles_encoded,
+        prefill_tokens=prompt.tokens,
+        reused_tokens=0,  # no KV prefix reuse yet: every prompt token is computed
+    )
+    return stages
+
+
 def _engine_error(error: Exception, loaded: LoadedModel) -> EngineError:
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):
         return EngineError(OOM_MESSAGE)
     # An AttributeError/TypeError from inside the checkpoint's own code: a quirk model_backend.compat lacks.
     quirk = describe_code_error(error, _checkpoint_name(loaded.spec.checkpoint), [loaded.path])
     return EngineError(quirk or f"Generation failed: {type(error).__name__}: {error}")
-
-
-def _vision_placement(model: Any) -> tuple[torch.device, torch.dtype]:
-    """Where pixel values must go: the vision encoder's device and float dtype (split maps included)."""
-    for parameter in model.vision_model.parameters():
-        if parameter.is_floating_point():
-            return parameter.device, parameter.dtype
-    return torch.device("cpu"), torch.float32
 
 
 def _checkpoint_name(checkpoint: str) -> str:

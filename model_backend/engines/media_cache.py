@@ -2,13 +2,13 @@
 
 Every turn re-sends the whole conversation's media to the model (the prompt is rebuilt from
 the history each time), so without a cache a five-turn chat about one photo would decode and
-tile it five times. Keys are the sha256 of the bytes plus every preprocessing parameter;
+tile it five times. Keys are the sha256 of the bytes (hex, computed once by the engine, which
+also keys its vision features by it) plus every preprocessing parameter;
 values stay on the CPU in float32 and are cast per request, so one entry serves any device.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -21,7 +21,9 @@ class MediaCache:
     """Thread-safe LRU: several browser sessions may share one engine.
 
     >>> cache = MediaCache(capacity=1)
-    >>> cache.get(b"x", ("tiles", 6), lambda: 1), cache.get(b"x", ("tiles", 6), lambda: 2)
+    >>> import hashlib
+    >>> digest = hashlib.sha256(b"x").hexdigest()
+    >>> cache.get(digest, ("tiles", 6), lambda: 1), cache.get(digest, ("tiles", 6), lambda: 2)
     (1, 1)
     """
 
@@ -32,8 +34,9 @@ class MediaCache:
         self._entries: OrderedDict[tuple, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, data: bytes, params: tuple[Hashable, ...], make: Callable[[], T]) -> T:
-        key = (hashlib.sha256(data).hexdigest(), *params)
+    def get(self, digest: str, params: tuple[Hashable, ...], make: Callable[[], T]) -> T:
+        """The value for (`digest` of the bytes, `params`), made by `make()` on a miss."""
+        key = (digest, *params)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
