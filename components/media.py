@@ -16,6 +16,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from model_backend.conversation import ImageAttachment, Turn
+from model_backend.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tiff", "tif"]
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -144,13 +145,20 @@ def image_picker(page: str) -> tuple[ImageAttachment | None, str | None]:
     return None, None
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def tile_preview(data: bytes, max_tiles: int, image_size: int = 448, use_thumbnail: bool = True) -> tuple[bytes, str]:
-    """A PNG of the image resized to its tile grid with the grid drawn on it, and a caption of the cost."""
-    from model_backend.preprocess.tiling import plan_tiles, visual_tokens
+def image_config() -> ImageConfig:
+    """How the model answering this session tiles images: the loaded local model's own configuration,
+    else (nothing loaded yet, or a server) the InternVL2 defaults."""
+    from components import model_cache, state
 
+    loaded = None if state.backend() == "server" else model_cache.loaded_model()
+    return loaded.image_config if loaded is not None else DEFAULT_IMAGE_CONFIG
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def tile_preview(data: bytes, max_tiles: int, config: ImageConfig = DEFAULT_IMAGE_CONFIG) -> tuple[bytes, str]:
+    """A PNG of the image resized to its tile grid with the grid drawn on it, and a caption of the cost."""
     image = decoded(data)
-    plan = plan_tiles(*image.size, max_tiles=max_tiles, image_size=image_size, use_thumbnail=use_thumbnail)
+    plan = config.plan(*image.size, max_tiles=max_tiles)
     width, height = plan.resized_size
     scale = min(1.0, PREVIEW_SIDE / max(width, height))
     shown = image.resize((max(1, round(width * scale)), max(1, round(height * scale))))
@@ -158,21 +166,26 @@ def tile_preview(data: bytes, max_tiles: int, image_size: int = 448, use_thumbna
     for left, top, right, bottom in plan.boxes:
         box = [round(left * scale), round(top * scale), round(right * scale) - 1, round(bottom * scale) - 1]
         draw.rectangle(box, outline="#ff2b2b", width=2)
-    thumb = " + 1 thumbnail" if plan.thumbnail else ""
-    caption = (
-        f"{plan.columns}×{plan.rows} grid of {image_size}px tiles{thumb} = {plan.tile_count} tiles "
-        f"→ {visual_tokens(plan.tile_count):,} visual tokens (max tiles {max_tiles})"
-    )
+    tokens = f"{config.visual_tokens(plan.tile_count):,} visual tokens"
+    if not config.dynamic:
+        caption = (
+            f"One {config.image_size}px tile: this model does not tile images (max tiles does not apply) → {tokens}"
+        )
+    else:
+        thumb = " + 1 thumbnail" if plan.thumbnail else ""
+        caption = (
+            f"{plan.columns}×{plan.rows} grid of {config.image_size}px tiles{thumb} = {plan.tile_count} tiles "
+            f"→ {tokens} (max tiles {max_tiles})"
+        )
     return _png(shown), caption
 
 
-def tile_count(data: bytes, max_tiles: int) -> int:
-    from model_backend.preprocess.tiling import plan_tiles
-
-    return plan_tiles(*_size(data), max_tiles=max_tiles).tile_count
+def tile_count(data: bytes, max_tiles: int, config: ImageConfig | None = None) -> int:
+    """Tiles the image takes under `config` (default: the answering model's, see `image_config`)."""
+    return (config or image_config()).plan(*_size(data), max_tiles=max_tiles).tile_count
 
 
 def show_tile_preview(image: ImageAttachment, max_tiles: int) -> None:
-    png, caption = tile_preview(image.data, max_tiles)
+    png, caption = tile_preview(image.data, max_tiles, image_config())
     st.image(png, caption="How the model sees it: the tile grid")
     st.caption(caption)

@@ -1,4 +1,4 @@
-"""Per-answer cost captions and the context meter."""
+"""Per-answer cost captions, their stage details, and the context meter."""
 
 from __future__ import annotations
 
@@ -25,7 +25,58 @@ def describe(stats: AnswerStats) -> str:
         parts.append(f"tiles {tiles}")
     if stats.peak_gpu_memory_gb is not None:
         parts.append(f"peak GPU {stats.peak_gpu_memory_gb:.2f} GB")
+    hits = int((stats.stages or {}).get("vision_cache_hits", 0))
+    if hits:
+        parts.append(f"vision features reused for {hits} image{'s' if hits > 1 else ''}")
     return " · ".join(parts)
+
+
+def stage_rows(stats: AnswerStats) -> list[tuple[str, str, str]]:
+    """(stage, time, detail) rows of where an answer's time went; empty when the engine gave no stages.
+
+    >>> stage_rows(AnswerStats(new_tokens=3, stages={"preprocess_s": 0.01, "vision_encoder_s": 0.0,
+    ...     "prefill_s": 0.2, "decode_s": 0.1, "vision_cache_hits": 1, "vision_cache_misses": 0,
+    ...     "tiles_encoded": 0, "prefill_tokens": 300, "reused_tokens": 0}))[1]
+    ('Vision encoder', '—', 'skipped: features of 1 image kept from an earlier turn')
+    """
+    stages = stats.stages
+    if not stages:
+        return []
+    hits, misses = int(stages.get("vision_cache_hits", 0)), int(stages.get("vision_cache_misses", 0))
+    tiles = int(stages.get("tiles_encoded", 0))
+    if tiles:
+        vision = f"{tiles} tile{'s' if tiles > 1 else ''} encoded"
+        if hits:
+            vision += f"; features of {hits} image{'s' if hits > 1 else ''} kept"
+    elif hits:
+        vision = f"skipped: features of {hits} image{'s' if hits > 1 else ''} kept from an earlier turn"
+    else:
+        vision = "no images"
+    encoder_s = stages.get("vision_encoder_s", 0.0)
+    computed, reused = int(stages.get("prefill_tokens", 0)), int(stages.get("reused_tokens", 0))
+    return [
+        ("Preprocessing", _seconds(stages.get("preprocess_s")), "media tiles, prompt and tokens"),
+        ("Vision encoder", _seconds(encoder_s) if encoder_s else "—", vision),
+        ("Prefill", _seconds(stages.get("prefill_s")), f"{computed:,} tokens computed, {reused:,} reused"),
+        ("Decode", _seconds(stages.get("decode_s")), f"{stats.new_tokens:,} new tokens"),
+        ("Vision cache", "", f"{hits} hit{'s' if hits != 1 else ''}, {misses} miss{'es' if misses != 1 else ''}"),
+    ]
+
+
+def show(stats: AnswerStats) -> None:
+    """The cost caption under an answer, and its stage timings in a collapsed expander (a click opens it)."""
+    st.caption(describe(stats))
+    rows = stage_rows(stats)
+    if rows:
+        with st.expander("Where the time went", icon=":material/timer:"):
+            table = ["| Stage | Time | |", "| --- | --- | --- |", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
+            st.markdown("\n".join(table))
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def context_meter(conversation: Conversation, engine: Engine | None, settings: GenerationSettings) -> None:

@@ -1,0 +1,66 @@
+"""Every local answer records where its time went (`AnswerStats.stages`), exports keep it, exports
+made before it existed still load, and the UI turns it into rows under the answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from components.stats import describe, stage_rows
+from model_backend.conversation import AnswerStats, Conversation, ImageAttachment
+from model_backend.settings import GenerationSettings
+from tests.media_factory import make_photo
+
+STAGE_TIMES = ("preprocess_s", "vision_encoder_s", "prefill_s", "decode_s")
+
+
+def test_every_answer_has_its_stage_timings(engine) -> None:
+    conversation = Conversation()
+    conversation.ask("Describe the image.", images=(ImageAttachment(make_photo(640, 480, seed=7)),))
+    answer = engine.stream(conversation, GenerationSettings(max_new_tokens=8, max_tiles=4), threading.Event())
+    answer.text()
+    stats = answer.stats
+    assert all(stats.stages[name] >= 0 for name in STAGE_TIMES)
+    assert stats.stages["prefill_tokens"] == stats.prompt_tokens and stats.stages["reused_tokens"] == 0
+    # The first token waits for preprocessing, the encoder and the prefill (and a thread start, no more).
+    waited = stats.stages["preprocess_s"] + stats.stages["vision_encoder_s"] + stats.stages["prefill_s"]
+    assert abs(stats.time_to_first_token_s - waited) < 0.1 + 0.1 * waited
+
+
+def test_a_text_answer_has_stages_without_vision(engine) -> None:
+    conversation = Conversation()
+    conversation.ask("Hello there")
+    answer = engine.stream(conversation, GenerationSettings(max_new_tokens=4), threading.Event())
+    answer.text()
+    stages = answer.stats.stages
+    assert stages["vision_encoder_s"] == 0 and stages["vision_cache_hits"] == stages["vision_cache_misses"] == 0
+    assert stage_rows(answer.stats)[1][2] == "no images"
+
+
+def test_exports_keep_stages_and_old_exports_still_load() -> None:
+    conversation = Conversation()
+    conversation.ask("Hi")
+    stages = {"preprocess_s": 0.01, "vision_encoder_s": 0.0, "prefill_s": 0.2, "decode_s": 0.5, "vision_cache_hits": 1}
+    conversation.turns[-1].answer = "Hello"
+    conversation.turns[-1].stats = AnswerStats(time_to_first_token_s=0.21, new_tokens=5, stages=stages)
+    restored = Conversation.from_json(conversation.to_json())
+    assert restored.turns[-1].stats == conversation.turns[-1].stats
+
+    old = json.loads(conversation.to_json())
+    del old["turns"][0]["stats"]["stages"]  # an export written before stages existed
+    assert Conversation.from_json(json.dumps(old)).turns[-1].stats.stages is None
+
+
+def test_the_caption_and_rows_tell_a_kept_image_from_an_encoded_one() -> None:
+    kept = AnswerStats(
+        new_tokens=12,
+        stages={"preprocess_s": 0.004, "vision_encoder_s": 0.0, "prefill_s": 1.5, "decode_s": 2.0,
+                "vision_cache_hits": 1, "vision_cache_misses": 0, "tiles_encoded": 0, "prefill_tokens": 2010,
+                "reused_tokens": 0},
+    )  # fmt: skip
+    rows = dict((name, (time, detail)) for name, time, detail in stage_rows(kept))
+    assert rows["Vision encoder"] == ("—", "skipped: features of 1 image kept from an earlier turn")
+    assert rows["Prefill"] == ("1.50 s", "2,010 tokens computed, 0 reused")
+    assert rows["Preprocessing"][0] == "4 ms"
+    assert "vision features reused for 1 image" in describe(kept)
+    assert stage_rows(AnswerStats()) == [] and "reused" not in describe(AnswerStats())
