@@ -6,16 +6,20 @@ progress), and the four pages. Run with `make run`; `INTERNVL_MODEL` picks the f
 
 import streamlit as st
 
-from components import sidebar
+from components import access, sidebar
 
 st.set_page_config(page_title="InternVL Studio", layout="wide")  # default favicon: no font fetch offline
 
 pages = [
-    st.Page("pages/image_chat.py", title="Image chat", icon=":material/image:", default=True),
-    st.Page("pages/multi_image.py", title="Multi-image compare", icon=":material/compare:"),
-    st.Page("pages/video_qa.py", title="Video QA", icon=":material/movie:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("app_pages/image_chat.py", title="Image chat", icon=":material/image:", default=True),
+    st.Page("app_pages/multi_image.py", title="Multi-image compare", icon=":material/compare:"),
+    st.Page("app_pages/video_qa.py", title="Video QA", icon=":material/movie:"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
+# The pages live in app_pages/, not pages/: Streamlit 1.67 treats a folder named `pages` next to
+# the entry file as a legacy multipage app until st.navigation has run once, so the first hit on
+# a cold server (or a tab reopened after a restart) showed file-name navigation and no sidebar.
 navigation = st.navigation(pages)
+access.gate()
 sidebar.render()
 navigation.run()

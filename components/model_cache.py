@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import state
+from components import access, state
 from model_backend.engines.base import Engine
 from model_backend.engines.factory import EngineFactory, Target
 from model_backend.pool import ModelPool
@@ -85,6 +85,10 @@ def ensure_engine(progress: Progress | None = None) -> Engine | None:
         return services().factory.get(chosen)
     if load_failure() is not None:
         return None
+    refusal = _refusal(chosen)
+    if refusal is not None:
+        st.session_state[state.LOAD_ERROR] = LoadFailure(chosen, refusal, unavailable=False)
+        return None
     try:
         return services().factory.get(chosen, progress)
     except Exception as error:  # any load failure is shown to the user, never swallowed
@@ -104,6 +108,14 @@ def resident_engine(spec: LoadSpec) -> Engine | None:
 def loaded_model() -> Any:
     """The `LoadedModel` behind the local engine, if one is loaded for the current spec."""
     return services().pool.loaded(state.load_spec())
+
+
+def _refusal(spec: LoadSpec) -> str | None:
+    """Why this session's role may not load `spec`; the start-up checkpoint is the admin's choice, so allowed."""
+    if spec.checkpoint == state.startup_checkpoint():
+        return None
+    resident = frozenset(r.spec for r in services().pool.residents())
+    return access.policy().refusal(spec, access.role(), resident)
 
 
 def retry() -> None:

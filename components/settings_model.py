@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import state
+from components import access, model_cache, state
 from model_backend.catalog import CATALOG, CatalogEntry, estimate_memory_gb, find_entry, has_6b_vision
 from model_backend.checkpoint_size import parameter_count
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
@@ -31,6 +31,9 @@ class ModelChoice:
 
 
 def backend_choice() -> str:
+    if not access.is_admin():
+        st.caption("Answers come from the checkpoints this server offers; only an admin can change the backend.")
+        return "local"
     current = state.backend()
     labels = list(BACKENDS)
     index = list(BACKENDS.values()).index(current)
@@ -56,6 +59,8 @@ def catalog_table() -> None:
 
 def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
     """Where the weights come from and how to load them."""
+    if not access.is_admin():
+        return _offered_choice(spec)
     entries = list(CATALOG)
     names = [e.name for e in entries]
     entry = find_entry(spec.checkpoint)
@@ -105,6 +110,19 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
     fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
     _memory_estimate(entry, fields["checkpoint"], fields["quantization"])
     return ModelChoice(fields, problem)
+
+
+def _offered_choice(spec: LoadSpec) -> ModelChoice:
+    """For users who are not admins: the allowed checkpoints and those already loaded, nothing else."""
+    resident = [r.spec.checkpoint for r in model_cache.services().pool.residents()]
+    offered = list(dict.fromkeys([*resident, *access.policy().allowed_checkpoints()]))
+    index = offered.index(spec.checkpoint) if spec.checkpoint in offered else 0
+    checkpoint = st.selectbox("Checkpoint", offered, index=index, key="ckpt_offered")
+    st.caption("An admin can load other checkpoints, hub ids and folders.")
+    entry = find_entry(checkpoint)
+    options = _load_options(spec, entry)
+    _memory_estimate(entry, checkpoint, options["quantization"])
+    return ModelChoice({"checkpoint": checkpoint, "allow_remote_code": False, **options})
 
 
 def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components import identity, model_cache, state
+from components import access, identity, model_cache, state
 from model_backend.engines.base import Engine
 from model_backend.settings import LoadSpec
 
@@ -142,10 +142,10 @@ def _residents() -> None:
             st.button(
                 "Unload",
                 key=f"unload_{number}",
-                disabled=bool(resident.busy),
+                disabled=bool(resident.busy) or not access.is_admin(),
                 on_click=pool.evict,
                 args=(resident.spec,),
-                help="Free its memory for everyone; it loads again when someone asks it",
+                help="Free its memory for everyone (admins only); it loads again when someone asks for it",
             )
 
 

@@ -17,10 +17,10 @@ from fake_engine import FakeEngine  # noqa: E402
 from components.state import ENGINE_OVERRIDE  # noqa: E402
 
 PAGES = {
-    "image": "pages/image_chat.py",
-    "multi": "pages/multi_image.py",
-    "video": "pages/video_qa.py",
-    "settings": "pages/settings.py",
+    "image": "app_pages/image_chat.py",
+    "multi": "app_pages/multi_image.py",
+    "video": "app_pages/video_qa.py",
+    "settings": "app_pages/settings.py",
 }
 
 

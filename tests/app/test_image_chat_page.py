@@ -36,9 +36,9 @@ def test_pure_text_chat_streams_and_keeps_history() -> None:
 def test_history_is_per_page() -> None:
     app = start("image", FakeEngine(["one"]))
     ask(app, "Image page question")
-    app.switch_page("pages/multi_image.py").run()
+    app.switch_page("app_pages/multi_image.py").run()
     assert not conversation(app, "multi").turns
-    app.switch_page("pages/image_chat.py").run()
+    app.switch_page("app_pages/image_chat.py").run()
     assert texts(app)[:2] == ["Image page question", "one"]
 
 

@@ -29,7 +29,7 @@ def _errors(app: AppTest) -> list[str]:
 def test_settings_lists_the_served_model_and_image_chat_answers(openai_server: RunningServer) -> None:
     app = _app()
     app.run()
-    app.switch_page("pages/settings.py").run()
+    app.switch_page("app_pages/settings.py").run()
     app.text_input(key="url").set_value(openai_server.base_url + "/v1").run()
     app.toggle(key="list").set_value(True).run()
     assert app.selectbox(key="server_model").options == [openai_server.model]
@@ -40,7 +40,7 @@ def test_settings_lists_the_served_model_and_image_chat_answers(openai_server: R
     assert app.session_state["server_spec"] == ServerSpec(openai_server.base_url + "/v1", openai_server.model)
     # (AppTest 1.67 drops the sidebar from its tree on reruns of an st.navigation app: the browser test reads it.)
 
-    app.switch_page("pages/image_chat.py")
+    app.switch_page("app_pages/image_chat.py")
     conversation = Conversation()
     conversation.ask("What is in this picture?", images=(ImageAttachment(make_png(160, 120, seed=4), "a.png"),))
     seed_conversation(app, "image", conversation)  # as if the question had just been sent

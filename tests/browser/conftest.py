@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 ]
 # The 2-core test machines are slow to start Streamlit, import torch and load the demo.
 START_TIMEOUT_S = 120
+SHARED_CACHE = ROOT / ".cache" / "browser-tests"
 LOAD_TIMEOUT_MS = 180_000
 
 pytestmark = pytest.mark.browser
@@ -56,14 +57,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed")
-    folder = tmp_path_factory.mktemp("server")
+def launch_app(folder: Path, extra_env: dict[str, str] | None = None) -> Server:
+    """`streamlit run app.py` on a free 127.0.0.1 port, with its data and caches under `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, "INTERNVL_MODEL": "demo", "INTERNVL_STUDIO_CACHE": str(folder / "cache")}
-    log = folder / "streamlit.log"
+    env = {
+        **os.environ,
+        "INTERNVL_MODEL": "demo",
+        "INTERNVL_STUDIO_CACHE": str(SHARED_CACHE),  # the demo checkpoint is built once for every app
+        "INTERNVL_DATA_DIR": str(folder / "data"),
+        **(extra_env or {}),
+    }
+    log = folder / f"streamlit-{port}.log"
     streamlit = str(Path(sys.executable).with_name("streamlit"))
     command = [streamlit, "run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.fileWatcherType", "none"]
@@ -81,12 +86,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     else:
         process.kill()
         pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-    yield Server(url, process, log)
-    process.terminate()
+    return Server(url, process, log)
+
+
+def stop_app(server: Server) -> None:
+    server.process.terminate()
     try:
-        process.wait(timeout=20)
+        server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()
+        server.process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed")
+    running = launch_app(tmp_path_factory.mktemp("server"))
+    yield running
+    stop_app(running)
 
 
 @pytest.fixture(scope="module")

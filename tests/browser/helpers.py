@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from tests.browser.conftest import wait_loaded
+
 ANSWER_TIMEOUT_MS = 120_000
 
 
@@ -65,3 +67,14 @@ def watch_growth(page, index: int, seconds: float = 30.0, cursor: str | None = N
             break
         time.sleep(0.03)
     return lengths
+
+
+def set_max_new_tokens(page, tokens: int) -> None:
+    go(page, "Settings")
+    field = page.get_by_label("Max new tokens")
+    field.fill(str(tokens))
+    field.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Apply / Load").click()
+    page.get_by_text("Applied.").wait_for()
+    wait_loaded(page)

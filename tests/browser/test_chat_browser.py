@@ -12,23 +12,12 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ask, go, messages, upload, wait_answer_done, wait_idle, watch_growth
+from helpers import ask, go, messages, set_max_new_tokens, upload, wait_answer_done, wait_idle, watch_growth
 
 from tests.browser.conftest import LOAD_TIMEOUT_MS, ROOT, screenshot, wait_loaded
 from tests.media_factory import has_ffmpeg, make_png, make_video
 
 pytestmark = pytest.mark.browser
-
-
-def set_max_new_tokens(page, tokens: int) -> None:
-    go(page, "Settings")
-    field = page.get_by_label("Max new tokens")
-    field.fill(str(tokens))
-    field.press("Tab")
-    wait_idle(page)
-    page.get_by_role("button", name="Apply / Load").click()
-    page.get_by_text("Applied.").wait_for()
-    wait_loaded(page)
 
 
 def test_image_chat_streams_tokens_and_shows_stats(page) -> None:

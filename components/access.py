@@ -1,0 +1,77 @@
+"""The login gate and the session's role (see `model_backend.access` for the policy).
+
+Streamlit's own OIDC login (`st.login`) is used when `[auth]` is configured in
+`.streamlit/secrets.toml`; else a shared password from the environment, if one is set; else
+there is no gate and the local user is an admin (the app then listens on 127.0.0.1 only).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from model_backend.access import AccessPolicy, AttemptLimiter, Role
+
+ROLE = "role"
+
+
+@st.cache_resource(show_spinner=False)
+def _limiter() -> AttemptLimiter:
+    return AttemptLimiter()
+
+
+def policy() -> AccessPolicy:
+    return AccessPolicy.from_env()
+
+
+def gate() -> None:
+    """Stop the run with a login form until the visitor is let in; then remember their role."""
+    rules = policy()
+    if _oidc_configured():
+        if not st.user.is_logged_in:
+            st.title("InternVL Studio")
+            st.button("Log in", type="primary", on_click=st.login, icon=":material/login:")
+            st.stop()
+        st.session_state[ROLE] = rules.role_for_email(st.user.get("email"))
+        st.sidebar.button("Log out", on_click=st.logout, key="logout")
+    elif rules.password or rules.admin_password:
+        if ROLE not in st.session_state:
+            _password_form(rules)
+            st.stop()
+    else:
+        st.session_state[ROLE] = "admin"
+
+
+def role() -> Role:
+    return st.session_state.get(ROLE, "user")
+
+
+def is_admin() -> bool:
+    return role() == "admin"
+
+
+def _password_form(rules: AccessPolicy) -> None:
+    st.title("InternVL Studio")
+    client = st.context.ip_address or "unknown"
+    with st.form("login"):
+        given = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Enter", type="primary")
+    if not submitted:
+        return
+    wait = _limiter().wait_s(client)
+    if wait > 0:
+        st.error(f"Too many wrong passwords. Try again in {wait:.0f} seconds.")
+        return
+    granted = rules.check_password(given)
+    if granted is None:
+        _limiter().failed(client)
+        st.error("That password is not right.")
+        return
+    st.session_state[ROLE] = granted
+    st.rerun()
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
