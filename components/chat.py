@@ -60,7 +60,7 @@ def _show_answer(turn: Turn) -> None:
     if turn.error:
         st.error(turn.error)
     if turn.stats is not None and turn.answered:
-        st.caption(stats.describe(turn.stats))
+        stats.show(turn.stats)
 
 
 def submit(
