@@ -10,8 +10,9 @@ import time
 
 import streamlit as st
 
-from components import identity
+from components import identity, state
 from components.model_cache import services
+from model_backend.settings import GenerationSettings, LoadSpec, SettingsError
 from model_backend.workspace import LiveConversation
 
 QUERY = "c"
@@ -33,12 +34,32 @@ def current(page: str) -> LiveConversation:
         live = workspace.open(st.session_state[key], who)
     if live is None:
         live = workspace.draft(who, page)
+    fresh_here = st.session_state.get(key) != live.id
     st.session_state[key] = live.id
+    if fresh_here and live.stored and _restore_settings(live):
+        st.rerun()  # the sidebar drew this run with the session's old settings
     if live.stored and st.query_params.get(QUERY) != live.id:
         st.query_params[QUERY] = live.id
     elif not live.stored and QUERY in st.query_params:
         del st.query_params[QUERY]
     return live
+
+
+def _restore_settings(live: LiveConversation) -> bool:
+    """Put the conversation's last generation settings and checkpoint back (a refresh or restart); True if changed."""
+    saved, changed = live.settings, False
+    try:
+        generation = GenerationSettings(**saved["generation"]) if "generation" in saved else None
+        spec = LoadSpec(**saved["load_spec"]) if "load_spec" in saved else None
+    except (TypeError, SettingsError):  # written by another version: keep the session's settings
+        return False
+    if generation is not None and generation != state.generation_settings():
+        st.session_state[state.GENERATION] = generation
+        changed = True
+    if spec is not None and state.backend() == "local" and spec != state.load_spec():
+        state.set_load_spec(spec)
+        changed = True
+    return changed
 
 
 def start_new(page: str) -> LiveConversation:

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     body TEXT NOT NULL,
-    search TEXT NOT NULL
+    search TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations (owner, page, updated);
 CREATE TABLE IF NOT EXISTS media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
@@ -79,6 +80,8 @@ class StoredConversation:
     page: str
     title: str
     conversation: Conversation
+    #: What the last answer was made with (JSON-ready: generation settings, checkpoint).
+    settings: dict
 
 
 def default_data_dir() -> Path:
@@ -121,8 +124,8 @@ class ConversationStore:
         now = time.time()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, owner, page, title, now, now, "[]", ""),
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, owner, page, title, now, now, "[]", "", "{}"),
             )
         return conversation_id
 
@@ -133,6 +136,7 @@ class ConversationStore:
         conversation: Conversation,
         streaming: Turn | None = None,
         partial: str = "",
+        settings: dict | None = None,
     ) -> None:
         """Write the conversation's turns; `streaming` is the turn whose answer (`partial` so far) is still growing."""
         hashes: set[str] = set()
@@ -167,6 +171,10 @@ class ConversationStore:
                 "UPDATE conversations SET body = ?, search = ?, title = ?, updated = ? WHERE id = ?",
                 (body, search, title, time.time(), conversation_id),
             )
+            if settings is not None:
+                db.execute(
+                    "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
+                )
             db.executemany("INSERT OR REPLACE INTO media VALUES (?, ?)", [(d, len(media[d])) for d in new_media])
             db.execute("DELETE FROM conversation_media WHERE conversation_id = ?", (conversation_id,))
             db.executemany("INSERT INTO conversation_media VALUES (?, ?)", [(conversation_id, d) for d in hashes])
@@ -175,11 +183,12 @@ class ConversationStore:
         """The conversation if it exists and belongs to `owner`; a turn saved mid-answer comes back interrupted."""
         with self._lock:
             row = self._db.execute(
-                "SELECT page, title, body FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
+                "SELECT page, title, body, settings FROM conversations WHERE id = ? AND owner = ?",
+                (conversation_id, owner),
             ).fetchone()
         if row is None:
             return None
-        page, title, body = row
+        page, title, body, settings = row
         turns = []
         for record in json.loads(body):
             turn = turn_from_record(record, self._read_media)
@@ -187,7 +196,7 @@ class ConversationStore:
                 turn.interrupted = True
                 turn.answer = turn.answer or ""
             turns.append(turn)
-        return StoredConversation(conversation_id, page, title, Conversation(turns))
+        return StoredConversation(conversation_id, page, title, Conversation(turns), json.loads(settings))
 
     def list(self, owner: str, page: str | None = None, query: str = "") -> list[ConversationSummary]:
         """The owner's conversations, newest first; `query` matches questions and answers (any case)."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from model_backend.conversation import Conversation, Turn
 from model_backend.engines.factory import Target
 from model_backend.runs import AnswerRun, RunRegistry
-from model_backend.settings import GenerationSettings
+from model_backend.settings import GenerationSettings, LoadSpec
 from model_backend.store import ConversationStore, ConversationSummary, new_id
 
 #: Conversations kept in memory (their media included) besides those that are answering.
@@ -29,6 +29,8 @@ class LiveConversation:
     page: str
     conversation: Conversation
     stored: bool = False
+    #: What the last answer was asked with: {"generation": {...}, "load_spec": {...} or absent}.
+    settings: dict = field(default_factory=dict)
 
 
 class Workspace:
@@ -55,7 +57,7 @@ class Workspace:
         stored = self.store.load(conversation_id, owner)
         if stored is None:
             return None
-        live = LiveConversation(stored.id, owner, stored.page, stored.conversation, stored=True)
+        live = LiveConversation(stored.id, owner, stored.page, stored.conversation, True, stored.settings)
         with self._lock:  # another tab may have opened it meanwhile: keep the first copy
             live = self._live.setdefault(conversation_id, live)
         self._remember(live)
@@ -68,10 +70,13 @@ class Workspace:
                 return
             self.store.create(live.owner, live.page, live.id)
             live.stored = True
-        self.store.save(live.id, live.owner, live.conversation, streaming, partial)
+        self.store.save(live.id, live.owner, live.conversation, streaming, partial, live.settings)
 
     def answer(self, live: LiveConversation, settings: GenerationSettings, target: Target) -> AnswerRun:
         """Start answering the pending turn on the server; saved first, so a crash shows it interrupted."""
+        live.settings = {"generation": settings.to_dict()}
+        if isinstance(target, LoadSpec):
+            live.settings["load_spec"] = asdict(target)
         self.save(live, streaming=live.conversation.pending())
 
         def save(conversation: Conversation, streaming: Turn | None, partial: str) -> None:

@@ -39,6 +39,15 @@ def test_a_saved_conversation_comes_back_exactly(tmp_path: Path) -> None:
     assert loaded.title == "What is in the picture?"
 
 
+def test_the_settings_of_the_last_answer_are_kept(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    settings = {"generation": {"max_new_tokens": 4000}, "load_spec": {"checkpoint": "demo"}}
+    store.save(conversation_id, "alice", sample(), settings=settings)
+    store.save(conversation_id, "alice", sample())  # a save without settings keeps the last ones
+    assert store.load(conversation_id, "alice").settings == settings
+
+
 def test_media_are_stored_once_by_content(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path)
     for _ in range(2):

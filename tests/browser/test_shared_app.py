@@ -69,6 +69,17 @@ def stored_partial(data_dir: Path) -> str:
     return ""
 
 
+def click_stop_if_still_there(page) -> None:
+    """Stop the streaming answer; it may have finished on its own just before the click lands."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    stop = page.get_by_role("button", name=re.compile("Stop"))
+    try:
+        stop.click(timeout=5_000)
+    except PlaywrightTimeout:
+        assert not stop.count(), "the Stop button is there but cannot be clicked"
+
+
 def sidebar_residents(page) -> str:
     """The text of the sidebar's list of loaded checkpoints (opened if it is closed)."""
     sidebar = page.get_by_test_id("stSidebar")
@@ -116,9 +127,7 @@ def test_leaving_the_page_mid_answer_does_not_stop_it(page) -> None:
     if finished_while_away:  # on its own: leaving the page did not stop it
         assert "Stopped" not in answer_text(page, 1)
     else:
-        stop = page.get_by_role("button", name=re.compile("Stop"))
-        if stop.count():
-            stop.click(timeout=5_000)  # it may finish on its own just before the click lands
+        click_stop_if_still_there(page)
         wait_answer_done(page, 2)
     set_max_new_tokens(page, 256)
 
@@ -253,6 +262,7 @@ def test_kill_9_mid_answer_then_restart_brings_everything_back(browser, own_app)
         assert tab.get_by_test_id("stSidebarNav").get_by_text("Multi-image compare").count() == 1
         assert first_answer in answer_text(tab, 1)
         assert kept[:40].strip() in answer_text(tab, 3)
+        tab.get_by_text(re.compile(r"\+ 4,000 answer budget")).wait_for()  # its settings came back too
         screenshot(tab, "restored-after-restart")
     finally:
         tab.context.close()
@@ -290,3 +300,25 @@ def test_the_password_gate_lets_in_only_the_right_password(browser, tmp_path) ->
     finally:
         tab.context.close()
         stop_app(gated)
+
+
+def test_a_question_beyond_the_cap_waits_in_line_and_says_so(browser, tmp_path) -> None:
+    capped = launch_app(tmp_path / "capped", {"INTERNVL_MAX_CONCURRENT": "1"})
+    first, second = new_tab(browser, capped.url), new_tab(browser, capped.url)
+    try:
+        wait_loaded(first)
+        wait_loaded(second)
+        set_max_new_tokens(first, 4000)
+        go(first, "Image chat")
+        ask(first, LONG)
+        wait_until(lambda: len(answer_text(first, 1)) > 20, what="the first answer to stream")
+        ask(second, "My turn?")
+        second.get_by_text("Waiting for the model: 1 answer ahead of yours.").wait_for()
+        screenshot(second, "waiting-in-line")
+        click_stop_if_still_there(first)
+        wait_answer_done(second, 2)
+        assert "Stopped" not in answer_text(second, 1)
+    finally:
+        first.context.close()
+        second.context.close()
+        stop_app(capped)
