@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("make-demo", help="write the tiny random-weight demo checkpoint to a folder")
     demo.add_argument("directory", metavar="DIR", type=Path)
+    demo.add_argument(
+        "--family",
+        default="qwen2",
+        metavar="NAME",
+        help="LLM family: qwen2 (the default demo), internlm2, phi3, qwen2_5 or qwen3 (see docs/families.md)",
+    )
 
     commands.add_parser("doctor", help="check this machine's setup (exit code 1 when a check is an error)")
     return parser
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--greedy cannot be combined with --temperature/--top-p")
     try:
         if args.command == "make-demo":
-            return _make_demo(args.directory)
+            return _make_demo(args.directory, args.family)
         if args.command == "doctor":
             return _doctor()
         return _ask(args)
@@ -214,11 +220,11 @@ def _engine(args: argparse.Namespace) -> Engine:
     return engine
 
 
-def _make_demo(directory: Path) -> int:
+def _make_demo(directory: Path, family: str) -> int:
     from model_backend.demo_checkpoint import make_demo_checkpoint
 
-    path = make_demo_checkpoint(directory)
-    print(f"wrote the demo checkpoint to {path}", file=sys.stderr)
+    path = make_demo_checkpoint(directory, family)
+    print(f"wrote the {family} demo checkpoint to {path}", file=sys.stderr)
     print(path)
     return 0
 

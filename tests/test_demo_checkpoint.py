@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -10,7 +11,9 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from model_backend.demo_checkpoint import (
+    FAMILIES,
     demo_checkpoint_path,
+    demo_family,
     is_demo_checkpoint,
     make_demo_checkpoint,
 )
@@ -179,3 +182,97 @@ def test_demo_checkpoint_path_builds_once_atomically(tmp_path, monkeypatch):
     assert demo_checkpoint_path() == path
     assert os.stat(path / "model.safetensors").st_mtime_ns == stamp
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no staging folder left behind
+
+
+# -- one demo checkpoint per LLM family ---------------------------------------------------------
+
+FAMILY_FACTS = {  # family: (template, LLM class, tokenizer class with use_fast=False, separator)
+    "qwen2": ("Hermes-2", "Qwen2ForCausalLM", "PreTrainedTokenizerFast", "<|im_end|>"),
+    "internlm2": ("internlm2-chat", "InternLM2ForCausalLM", "InternLM2Tokenizer", "<|im_end|>"),
+    "phi3": ("phi3-chat", "Phi3ForCausalLM", "LlamaTokenizer", "<|end|>"),
+    "qwen2_5": ("internvl2_5", "Qwen2ForCausalLM", "Qwen2Tokenizer", "<|im_end|>\n"),
+    "qwen3": ("internvl2_5", "Qwen3ForCausalLM", "Qwen2Tokenizer", "<|im_end|>\n"),
+}
+
+
+@functools.cache
+def _family(family: str) -> tuple:
+    """(family, folder, model, tokenizer): the family's cached demo, loaded the way hub checkpoints load."""
+    path = demo_checkpoint_path(family)
+    return (family, path, *_load(path))
+
+
+@pytest.fixture(params=list(FAMILY_FACTS))
+def family_loaded(request):
+    return _family(request.param)
+
+
+def test_every_family_is_built_and_known():
+    assert set(FAMILIES) == set(FAMILY_FACTS)
+    with pytest.raises(ValueError, match=r"unknown demo family 'llama9'.*internlm2"):
+        demo_checkpoint_path("llama9")
+
+
+def test_family_has_its_template_llm_and_tokenizer_kind(family_loaded):
+    family, path, model, tokenizer = family_loaded
+    template, llm_class, tokenizer_class, sep = FAMILY_FACTS[family]
+    config = json.loads((path / "config.json").read_text())
+    assert config["template"] == model.template == template
+    assert config["llm_config"]["architectures"] == [llm_class] == [type(model.language_model).__name__]
+    assert type(tokenizer).__name__ == tokenizer_class
+    assert model.conv_template.sep == sep
+    assert is_demo_checkpoint(path) and demo_family(path) == family
+    assert sum(p.stat().st_size for p in path.iterdir()) < 2_000_000
+    for token in ["<img>", "</img>", "<IMG_CONTEXT>", "<ref>", "</ref>", "<box>", "</box>", sep.strip()]:
+        assert tokenizer.tokenize(f"a{token}b")[-2] == token  # one token, also inside text
+    # Grounding survives decoding (the app draws the boxes), image tokens never show.
+    text = "a <ref>cat</ref><box>[[1, 2, 3, 4]]</box> and <img><IMG_CONTEXT></img>"
+    decoded = tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"], skip_special_tokens=True)
+    assert "<ref>" in decoded and "<box>" in decoded and "IMG_CONTEXT" not in decoded
+
+
+def test_family_answers_text_and_images(family_loaded):
+    """Every family's random weights answer (greedy, non-empty) with and without images, and vary."""
+    _, _, model, tokenizer = family_loaded
+    answers = [
+        model.chat(tokenizer, None, "Hello", dict(GREEDY)),
+        model.chat(tokenizer, _tiles(1), "Describe the image.", dict(GREEDY)),
+        model.chat(tokenizer, _tiles(7, seed=2), "What is in the picture?", dict(GREEDY)),
+    ]
+    assert all(answers) and len(set(answers)) == 3, answers
+
+
+def test_internlm2_family_ships_its_own_code_shaped_like_the_published():
+    _, path, model, tokenizer = _family("internlm2")
+    for name in ("modeling_internlm2.py", "configuration_internlm2.py", "tokenization_internlm2.py", "tokenizer.model"):
+        assert (path / name).is_file()
+    tokenizer_config = json.loads((path / "tokenizer_config.json").read_text())
+    assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_internlm2.InternLM2Tokenizer"
+    llm = model.language_model
+    assert type(llm).__module__.endswith("modeling_internlm2")  # the checkpoint's code, not transformers'
+    assert hasattr(llm.model, "tok_embeddings") and hasattr(llm, "output")
+    assert hasattr(llm.model.layers[0].attention, "wqkv") and hasattr(llm.model.layers[0].feed_forward, "w3")
+    ids = tokenizer("<|im_start|>user\nHi<|im_end|>")["input_ids"]
+    assert ids[0] == tokenizer.bos_token_id == tokenizer.convert_tokens_to_ids("<s>")  # bos prepended
+
+
+def test_phi3_family_slow_tokenizer_quirk_and_shim():
+    """DESIGN 7: the slow Phi-3 tokenizer keeps a lone '▁' before a leading chat token; the
+    get_max_length shim of model_backend.compat is applied when the demo loads through load_model."""
+    _, path, _, tokenizer = _family("phi3")
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer("<|user|>\nHello<|end|>")["input_ids"])
+    assert tokens[:3] == ["<s>", "▁", "<|user|>"]
+    assert tokens[3] != "<0x0A>"  # and its chat tokens eat the whitespace after them, as Phi-3's do
+    from model_backend.loading import load_model
+    from model_backend.settings import LoadSpec
+
+    loaded = load_model(LoadSpec(str(path), dtype="float32", device="cpu"))
+    assert any("phi3-get-max-length" in notice for notice in loaded.notices)
+    assert loaded.is_demo
+
+
+def test_qwen3_family_knows_think_tokens():
+    _, _, _, tokenizer = _family("qwen3")
+    ids = tokenizer("<think>hm</think>The answer.", add_special_tokens=False)["input_ids"]
+    assert ids[0] == tokenizer.convert_tokens_to_ids("<think>")
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "<think>hm</think>The answer."

@@ -1,8 +1,12 @@
-"""The demo checkpoint's tokenizer: a byte-level BPE trained in well under a second.
+"""The demo checkpoints' byte-level BPE tokenizers (the Qwen families), trained in well under a second.
 
 Byte-level BPE (like Qwen2's) round-trips any text, spaces and non-English included, so the
 demo can be fed real prompts. The corpus only decides which merges exist (what a "word" is in
 the random answers); it is a few paragraphs about pictures so answers look vaguely on topic.
+
+`save_tokenizer` writes it as tokenizer.json (the default demo, `PreTrainedTokenizerFast` even
+with `use_fast=False`); `save_qwen2_tokenizer` writes the same BPE as vocab.json + merges.txt for
+transformers' slow `Qwen2Tokenizer`, which is what `use_fast=False` loads for InternVL2.5/3.5.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast, Qwen2Tokenizer
 
 PAD_TOKEN = "<|endoftext|>"
 EOS_TOKEN = "<|im_end|>"
@@ -44,6 +48,7 @@ The quick brown fox jumps over the lazy dog. 0 1 2 3 4 5 6 7 8 9 10 100 2024, 3.
 Flowers of many colors grow in the garden: red roses, yellow tulips and small white daisies.
 A train crosses an old stone bridge over the river while the sun sets behind the trees.
 """
+CORPUS_LINES = [line for line in _CORPUS.strip().splitlines() if line]
 
 
 def train_tokenizer() -> Tokenizer:
@@ -58,8 +63,7 @@ def train_tokenizer() -> Tokenizer:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    lines = [line for line in _CORPUS.strip().splitlines() if line]
-    tokenizer.train_from_iterator(lines * 3, trainer=trainer)
+    tokenizer.train_from_iterator(CORPUS_LINES * 3, trainer=trainer)
     tokenizer.add_tokens([AddedToken(token, special=False, normalized=False) for token in GROUNDING_TOKENS])
     return tokenizer
 
@@ -82,3 +86,27 @@ def save_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return wrapped
+
+
+def save_qwen2_tokenizer(directory: Path, extra_tokens: list[str] = ()) -> Qwen2Tokenizer:
+    """vocab.json + merges.txt + tokenizer_config.json for the slow Qwen2Tokenizer; returns it.
+
+    `extra_tokens` are added as plain (shown) tokens, like Qwen3's `<think>` and `</think>`.
+    """
+    directory = Path(directory)
+    trained = train_tokenizer()
+    trained.model.save(str(directory))  # vocab.json, merges.txt
+    tokenizer = Qwen2Tokenizer(
+        str(directory / "vocab.json"),
+        str(directory / "merges.txt"),
+        eos_token=EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        clean_up_tokenization_spaces=False,
+        model_max_length=32768,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[1:]})
+    plain = [*GROUNDING_TOKENS, *extra_tokens]
+    tokenizer.add_tokens([AddedToken(token, special=False, normalized=False) for token in plain])
+    tokenizer.save_pretrained(str(directory))
+    (directory / "tokenizer.json").unlink(missing_ok=True)  # the slow files only, as the hub checkpoints have
+    return tokenizer

@@ -1,7 +1,7 @@
 """Configuration of the InternVL chat model: a vision config, an LLM config and the image knobs.
 
-Mirrors the public `InternVLChatConfig`: `llm_config.architectures[0]` names the built-in
-transformers LLM class, and the fields `template`, `force_image_size`, `dynamic_image_size`,
+Mirrors the public `InternVLChatConfig`: `llm_config.architectures[0]` names the LLM class
+(transformers' own, or InternLM2 from the checkpoint's `configuration_internlm2.py`), and the fields `template`, `force_image_size`, `dynamic_image_size`,
 `use_thumbnail`, `min_dynamic_patch`, `max_dynamic_patch`, `downsample_ratio` and `ps_version`
 tell callers how to prepare images and prompts.
 """
@@ -12,8 +12,10 @@ from transformers import AutoConfig
 from transformers.configuration_utils import PretrainedConfig
 
 from .configuration_intern_vit import InternVisionConfig
+from .configuration_internlm2 import InternLM2Config
 
-# LLM classes the InternVL family uses that ship with transformers itself.
+# LLM classes the InternVL family uses that ship with transformers itself; InternLM2's config
+# (like its model) ships inside the checkpoint.
 _LLM_MODEL_TYPES = {
     'Qwen2ForCausalLM': 'qwen2',
     'LlamaForCausalLM': 'llama',
@@ -52,10 +54,13 @@ class InternVLChatConfig(PretrainedConfig):
             llm_config = llm_config.to_dict()
         self.vision_config = InternVisionConfig(**vision_config)
         architecture = llm_config.get('architectures', ['Qwen2ForCausalLM'])[0]
-        if architecture not in _LLM_MODEL_TYPES:
-            raise ValueError(f'Unsupported LLM architecture: {architecture}')
         llm_kwargs = {k: v for k, v in llm_config.items() if k != 'model_type'}
-        self.llm_config = AutoConfig.for_model(_LLM_MODEL_TYPES[architecture], **llm_kwargs)
+        if architecture == 'InternLM2ForCausalLM':
+            self.llm_config = InternLM2Config(**llm_kwargs)
+        elif architecture in _LLM_MODEL_TYPES:
+            self.llm_config = AutoConfig.for_model(_LLM_MODEL_TYPES[architecture], **llm_kwargs)
+        else:
+            raise ValueError(f'Unsupported LLM architecture: {architecture}')
         self.use_backbone_lora = use_backbone_lora
         self.use_llm_lora = use_llm_lora
         self.select_layer = select_layer

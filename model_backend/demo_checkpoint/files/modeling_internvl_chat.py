@@ -21,6 +21,7 @@ from transformers.modeling_utils import PreTrainedModel
 from .configuration_internvl_chat import InternVLChatConfig
 from .conversation import get_conv_template
 from .modeling_intern_vit import InternVisionModel
+from .modeling_internlm2 import InternLM2ForCausalLM
 
 try:
     import flash_attn  # noqa: F401
@@ -36,7 +37,8 @@ class InternVLChatModel(PreTrainedModel):
     base_model_prefix = 'language_model'
     _supports_flash_attn_2 = True
     _supports_sdpa = True
-    _no_split_modules = ['InternVisionModel', 'LlamaDecoderLayer', 'Qwen2DecoderLayer', 'Phi3DecoderLayer']
+    _no_split_modules = ['InternVisionModel', 'LlamaDecoderLayer', 'InternLM2DecoderLayer', 'Phi3DecoderLayer',
+                         'Qwen2DecoderLayer', 'Qwen3DecoderLayer']
 
     def __init__(self, config: InternVLChatConfig, vision_model=None, language_model=None, use_flash_attn=True):
         super().__init__(config)
@@ -51,11 +53,16 @@ class InternVLChatModel(PreTrainedModel):
         self.ps_version = config.ps_version
 
         config.vision_config.use_flash_attn = use_flash_attn
-        config.llm_config._attn_implementation = 'flash_attention_2' if use_flash_attn else 'sdpa'
+        if config.llm_config.architectures[0] == 'InternLM2ForCausalLM':  # its own code reads this field
+            config.llm_config.attn_implementation = 'flash_attention_2' if use_flash_attn else 'eager'
+        else:
+            config.llm_config._attn_implementation = 'flash_attention_2' if use_flash_attn else 'sdpa'
         self.vision_model = vision_model if vision_model is not None else InternVisionModel(config.vision_config)
         if language_model is not None:
             self.language_model = language_model
-        else:
+        elif config.llm_config.architectures[0] == 'InternLM2ForCausalLM':  # shipped in the checkpoint
+            self.language_model = InternLM2ForCausalLM(config.llm_config)
+        else:  # Llama, Qwen2, Qwen3, Phi-3: transformers' own classes
             llm_class = getattr(transformers, config.llm_config.architectures[0])
             self.language_model = llm_class(config.llm_config)
 
