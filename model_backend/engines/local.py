@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from model_backend.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.text_streamer import ExactTextStreamer
 from model_backend.engines.vision import PromptMedia, VisionStage, VisionTiming
 from model_backend.engines.vision_cache import default_capacity_mb
 from model_backend.settings import GenerationSettings
@@ -213,7 +214,7 @@ class LocalEngine:
                 stats.peak_gpu_memory_gb = sum(torch.cuda.max_memory_allocated(d) for d in cuda_devices) / 1024**3
 
 
-class _TimedStreamer(TextIteratorStreamer):
+class _TimedStreamer(ExactTextStreamer):
     """A TextIteratorStreamer that also counts new tokens and when they arrived, and the vision stage."""
 
     started = 0.0
