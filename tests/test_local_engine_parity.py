@@ -5,8 +5,12 @@ checkpoint's own code gives. The reference side uses the seeds' preprocessing ve
 (`tests/seed_reference.py`) and calls `model.chat` as the model cards do; the engine side goes
 through our conversation, preprocessing, prompt building and streaming.
 
-Every case runs twice: with the engine's vision-feature cache on (later turns reuse the features
-of earlier ones, and the module's cases share one engine) and off (every turn encodes again).
+Every case runs for every demo family (model_backend/demo_checkpoint/families.py, docs/families.md):
+each has its checkpoints' template, LLM class and tokenizer kind (byte-level BPE, fast and slow;
+InternLM2's and Llama's SentencePiece), so separators and streamed decoding are checked against
+every kind the catalog uses. The default family's cases run twice: with the engine's vision-feature
+cache on (later turns reuse the features of earlier ones, and the module's cases share one engine)
+and off (every turn encodes again); the other families run with the cache on, the default.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import pytest
 import torch
 
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
+from model_backend.demo_checkpoint import DEFAULT_FAMILY, FAMILIES, demo_checkpoint_path
 from model_backend.engines.local import LocalEngine
-from model_backend.settings import GenerationSettings
+from model_backend.loading import load_model
+from model_backend.settings import GenerationSettings, LoadSpec
 from tests import seed_reference
 from tests.media_factory import has_ffmpeg, make_photo, make_video
 
@@ -27,9 +33,28 @@ MAX_NEW_TOKENS = 24
 GREEDY = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
 
 
-@pytest.fixture(scope="module", params=[512, 0], ids=["vision-cache-on", "vision-cache-off"])
+# (family, vision cache MB): the cache off (0) only for the default family; the vision path does
+# not depend on the LLM family.
+CASES = [(DEFAULT_FAMILY, 512), (DEFAULT_FAMILY, 0)] + [(f, 512) for f in FAMILIES if f != DEFAULT_FAMILY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        ids = [f"{family}-vision-cache-{'on' if mb else 'off'}" for family, mb in CASES]
+        metafunc.parametrize(("loaded", "engine"), CASES, indirect=True, scope="module", ids=ids)
+
+
+@pytest.fixture(scope="module")
+def loaded(request: pytest.FixtureRequest):
+    """The family's demo checkpoint, built once (cached on disk) and loaded once for this module."""
+    family = request.param
+    checkpoint = "demo" if family == DEFAULT_FAMILY else str(demo_checkpoint_path(family))
+    return load_model(LoadSpec(checkpoint, dtype="float32", device="cpu"))
+
+
+@pytest.fixture(scope="module")
 def engine(loaded, request: pytest.FixtureRequest) -> LocalEngine:
-    """The engine under test, with the vision-feature cache on (512 MB) and off (0)."""
+    """The engine under test, with the vision-feature cache on (512 MB) or off (0)."""
     return LocalEngine(loaded, vision_cache_mb=request.param)
 
 
