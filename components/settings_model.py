@@ -15,6 +15,8 @@ import streamlit as st
 from components import access, model_cache, state
 from model_backend.catalog import CATALOG, CatalogEntry, estimate_memory_gb, find_entry, has_6b_vision
 from model_backend.checkpoint_size import parameter_count
+from model_backend.demo_checkpoint.families import DEFAULT_FAMILY, FAMILIES
+from model_backend.loading import DEMO_FAMILY_IDS
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
 
 SOURCES = ["Catalog", "Hub id", "Local folder", "Demo (offline, random weights)"]
@@ -51,6 +53,8 @@ def catalog_table() -> None:
             "bf16 GB": round(e.memory_gb("none"), 1),
             "8-bit GB": round(e.memory_gb("8bit"), 1),
             "4-bit GB": round(e.memory_gb("4bit"), 1),
+            "thinking": "yes" if e.thinking else "",
+            "runs": "server only" if e.server_only else "in-process",
         }
         for e in CATALOG
     ]
@@ -64,7 +68,7 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
     entries = list(CATALOG)
     names = [e.name for e in entries]
     entry = find_entry(spec.checkpoint)
-    if spec.checkpoint == "demo":
+    if spec.checkpoint == "demo" or spec.checkpoint in DEMO_FAMILY_IDS:
         default_source = 3
     elif entry is not None:
         default_source = 0
@@ -80,6 +84,9 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
         index = names.index(entry.name) if entry is not None and entry.name in names else 0
         checkpoint = st.selectbox("Checkpoint", names, index=index, key="ckpt_catalog")
         entry = find_entry(checkpoint)
+        if entry is not None and entry.server_only:
+            problem = f"{entry.name} runs only behind a server ({entry.server_only}): choose the server backend."
+            st.warning(problem)
     elif source == "Hub id":
         checkpoint = st.text_input(
             "Hub id (owner/name)", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub"
@@ -102,14 +109,23 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
             problem = f"The folder {checkpoint} does not exist."
         entry = None
     else:
-        checkpoint, entry = "demo", None
-        st.info("The demo checkpoint works offline, but its weights are random: its answers are random text.")
+        checkpoint, entry = _demo_choice(spec), None
+        st.info("The demo checkpoints work offline, but their weights are random: their answers are random text.")
     if not checkpoint.strip():
         problem = problem or "Give a checkpoint."
     options = _load_options(spec, entry)
     fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
     _memory_estimate(entry, fields["checkpoint"], fields["quantization"])
     return ModelChoice(fields, problem)
+
+
+def _demo_choice(spec: LoadSpec) -> str:
+    """`demo` (InternVL2-1B's family) or `demo-<family>`: one tiny checkpoint per LLM family."""
+    ids = ["demo", *(i for i, family in DEMO_FAMILY_IDS.items() if family != DEFAULT_FAMILY)]
+    labels = {"demo": f"{DEFAULT_FAMILY}: {FAMILIES[DEFAULT_FAMILY].stands_for}"}
+    labels.update({i: f"{family}: {FAMILIES[family].stands_for}" for i, family in DEMO_FAMILY_IDS.items()})
+    index = ids.index(spec.checkpoint) if spec.checkpoint in ids else 0
+    return st.selectbox("Demo family", ids, index=index, format_func=labels.get, key="ckpt_demo")
 
 
 def _offered_choice(spec: LoadSpec) -> ModelChoice:

@@ -10,7 +10,7 @@ Environment:
   INTERNVL_PASSWORD            shared password for everyone (no accounts)
   INTERNVL_ADMIN_PASSWORD      a second password that gives the admin role
   INTERNVL_ADMINS              comma-separated e-mails that are admins under OIDC login
-  INTERNVL_ALLOWED_CHECKPOINTS comma-separated checkpoints users may load (default: the catalog + demo)
+  INTERNVL_ALLOWED_CHECKPOINTS comma-separated checkpoints users may load (default: the catalog + the demos)
   INTERNVL_MODEL_ROOTS         os.pathsep-separated folders under which admins may load local checkpoints
 """
 
@@ -67,7 +67,12 @@ class AccessPolicy:
         return "admin" if email and email.lower() in self.admins else "user"
 
     def allowed_checkpoints(self) -> tuple[str, ...]:
-        return self.allowed if self.allowed is not None else ("demo", *(entry.name for entry in CATALOG))
+        if self.allowed is not None:
+            return self.allowed
+        from model_backend.loading import DEMO_FAMILY_IDS  # here: it imports torch, which a policy check does not need
+
+        demos = tuple(DEMO_FAMILY_IDS)  # each LLM family's offline demo checkpoint
+        return ("demo", *demos, *(entry.name for entry in CATALOG if not entry.server_only))
 
     def refusal(self, spec: LoadSpec, role: Role, resident: frozenset[LoadSpec] = frozenset()) -> str | None:
         """Why `role` may not load `spec` (None: allowed). For users it is decided without touching the disk."""

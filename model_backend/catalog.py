@@ -8,7 +8,11 @@ model's name (`'4B' in name`); it reads the fields here (or the checkpoint's own
 Sources: the seeds in `../shared/seeds/` (001: InternVL2.5 README and layer counts; 003:
 InternVL2 model card; 004: InternVL-Chat-V1-2 card; 000: InternVL2 layer counts) and
 DESIGN.md section 2. The InternVL3 rows are not in the seeds; they follow the InternVL3 model
-cards (InternViT-300M-448px-V2_5 + Qwen2.5; 24/28/28 LLM layers; template internvl2_5).
+cards (InternViT-300M-448px-V2_5 or InternViT-6B-448px-V2_5 + Qwen2.5 or InternLM3; template
+internvl2_5). The InternVL3.5 rows follow the InternVL3.5 model cards ("InternVL3.5 Family" table:
+vision / language / total parameters; Qwen3 and GPT-OSS LLMs, InternViT-300M or -6B; 32K SFT
+context) and their LLMs' configs for the layer counts. InternVL3.5 has a thinking mode
+(`thinking`, see `model_backend.thinking`).
 
 >>> find_entry("opengvlab/internvl2-1b").llm
 'Qwen2-0.5B-Instruct'
@@ -45,6 +49,9 @@ class CatalogEntry:
 
     `context_tokens` is the context the model was trained with (InternVL2: 8k per its model card),
     which is what answers stay good within; the checkpoint's `max_position_embeddings` may be larger.
+    `thinking`: the model has a thinking mode switched on by a system prompt.
+    `server_only`: why this checkpoint is not loaded in-process (None: it is); serve it with
+    LMDeploy or vLLM and use the OpenAI-compatible backend.
     """
 
     name: str
@@ -57,6 +64,8 @@ class CatalogEntry:
     template: str
     image_handling: ImageHandling
     context_tokens: int
+    thinking: bool = False
+    server_only: str | None = None
 
     def memory_gb(self, quantization: str = "none") -> float:
         """Estimated GPU memory (GB, 10^9 bytes) to load and chat: weights + overhead.
@@ -77,10 +86,24 @@ def estimate_memory_gb(params_b: float, quantization: str = "none") -> float:
     return params_b * BYTES_PER_PARAM[quantization] + FIXED_OVERHEAD_GB + OVERHEAD_GB_PER_B * params_b
 
 
-def _entry(name, family, llm, params_b, layers, vision, template, image_handling="dynamic", context=8192):
+def _entry(name, family, llm, params_b, layers, vision, template, image_handling="dynamic", context=8192, **extra):
     return CatalogEntry(
-        name, f"OpenGVLab/{name}", family, llm, params_b, layers, vision, template, image_handling, context
+        name, f"OpenGVLab/{name}", family, llm, params_b, layers, vision, template, image_handling, context, **extra
     )
+
+
+def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None):
+    """An InternVL3.5 row: template internvl2_5, 32K context (its SFT window), thinking mode."""
+    return _entry(
+        name, "InternVL3.5", llm, params_b, layers, vision, "internvl2_5", context=32768, thinking=True,
+        server_only=server_only,
+    )  # fmt: skip
+
+
+#: Why the largest MoE is not loaded in-process: its bf16 weights alone are about 480 GB.
+TOO_BIG_FOR_ONE_GPU = "its bf16 weights take about 480 GB, far more than one 80 GB GPU holds; serve it (LMDeploy, vLLM)"
+#: GPT-OSS's LLM class (GptOssForCausalLM) arrived in transformers 4.55, after our pin.
+NEEDS_NEWER_TRANSFORMERS = "its GPT-OSS LLM needs transformers >= 4.55 (pinned: 4.51.3); serve it with vLLM"
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -120,6 +143,20 @@ CATALOG: tuple[CatalogEntry, ...] = (
     _entry("InternVL3-1B", "InternVL3", "Qwen2.5-0.5B", 0.9, 24, VISION_300M, "internvl2_5", context=16384),
     _entry("InternVL3-2B", "InternVL3", "Qwen2.5-1.5B", 2.1, 28, VISION_300M, "internvl2_5", context=16384),
     _entry("InternVL3-8B", "InternVL3", "Qwen2.5-7B", 7.9, 28, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL3-9B", "InternVL3", "internlm3-8b-instruct", 9.1, 48, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL3-14B", "InternVL3", "Qwen2.5-14B", 15.1, 48, VISION_300M, "internvl2_5", context=16384),
+    _entry("InternVL3-38B", "InternVL3", "Qwen2.5-32B", 38.4, 64, VISION_6B, "internvl2_5", context=16384),
+    _entry("InternVL3-78B", "InternVL3", "Qwen2.5-72B", 78.4, 80, VISION_6B, "internvl2_5", context=16384),
+    # InternVL3.5 (model cards; see the module docstring). Total parameters as the cards give them.
+    _v35("InternVL3_5-1B", "Qwen3-0.6B", 1.1, 28),
+    _v35("InternVL3_5-2B", "Qwen3-1.7B", 2.3, 28),
+    _v35("InternVL3_5-4B", "Qwen3-4B", 4.7, 36),
+    _v35("InternVL3_5-8B", "Qwen3-8B", 8.5, 36),
+    _v35("InternVL3_5-14B", "Qwen3-14B", 15.1, 40),
+    _v35("InternVL3_5-38B", "Qwen3-32B", 38.4, 64, VISION_6B),
+    _v35("InternVL3_5-30B-A3B", "Qwen3-30B-A3B (MoE, 3B active)", 30.8, 48),
+    _v35("InternVL3_5-241B-A28B", "Qwen3-235B-A22B (MoE, 22B active)", 240.7, 94, VISION_6B, TOO_BIG_FOR_ONE_GPU),
+    _v35("InternVL3_5-GPT-OSS-20B-A4B-Preview", "gpt-oss-20b (MoE)", 21.2, 24, server_only=NEEDS_NEWER_TRANSFORMERS),
 )
 
 

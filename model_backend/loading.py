@@ -22,10 +22,12 @@ from typing import Any
 from model_backend import compat, hub
 from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
+from model_backend.demo_checkpoint.families import FAMILIES
 from model_backend.device_map import SplitError, split_device_map
 from model_backend.image_config import ImageConfig
 from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
 from model_backend.settings import LoadSpec
+from model_backend.thinking import supports_thinking
 
 Progress = Callable[[str, "float | None"], None]
 
@@ -57,6 +59,14 @@ class OutOfMemoryError(LoadError):
     """The weights did not fit into the chosen device's memory."""
 
 
+class ServerOnlyError(LoadError):
+    """The catalog marks this checkpoint as one to serve, not to load in-process."""
+
+
+#: `demo-<family>` loads that family's demo checkpoint (`demo` is the default family's).
+DEMO_FAMILY_IDS: dict[str, str] = {f"{DEMO_CHECKPOINT_ID}-{name}": name for name in FAMILIES}
+
+
 @dataclass
 class LoadedModel:
     """A loaded model with what the engines and the UI need to know about it."""
@@ -78,6 +88,8 @@ class LoadedModel:
     notices: list[str] = field(default_factory=list)
     memory_gb: float | None = None
     min_dynamic_patch: int = 1
+    #: The checkpoint has a thinking mode (catalog flag, or a Qwen3 LLM): see `model_backend.thinking`.
+    thinking: bool = False
 
     @property
     def image_config(self) -> ImageConfig:
@@ -197,6 +209,7 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
         notices=notices,
         memory_gb=model.get_memory_footprint() / 1e9,
         min_dynamic_patch=image.min_tiles,
+        thinking=supports_thinking(entry, config),
     )
 
 
@@ -221,6 +234,11 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
     if checkpoint.lower() == DEMO_CHECKPOINT_ID:
         report("Preparing the offline demo checkpoint", None)
         return demo_checkpoint_path(), None, True
+    if checkpoint.lower() in DEMO_FAMILY_IDS:
+        family = DEMO_FAMILY_IDS[checkpoint.lower()]
+        report(f"Preparing the offline {family} demo checkpoint", None)
+        return demo_checkpoint_path(family), None, True
+    _refuse_server_only(find_entry(checkpoint))
     folder = Path(checkpoint).expanduser()
     if folder.is_dir():
         return folder.resolve(), find_entry(checkpoint), is_demo_checkpoint(folder)
@@ -228,7 +246,7 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
     if entry is None and not _HUB_ID.match(checkpoint):
         raise LoadError(
             f"Could not load {checkpoint}: it is not a folder on this machine, a catalog name, "
-            "a hub id (owner/name) or 'demo'."
+            "a hub id (owner/name), 'demo' or 'demo-<family>'."
         )
     if entry is None and not spec.allow_remote_code:
         raise UntrustedCodeError(
@@ -243,6 +261,15 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
         return Path(hub.download(repo_id, report)), entry, False
     except hub.HubUnavailable as error:
         raise CheckpointUnavailable(str(error)) from error
+
+
+def _refuse_server_only(entry: CatalogEntry | None) -> None:
+    """Checkpoints the catalog marks server-only fail before any download (see `CatalogEntry.server_only`)."""
+    if entry is not None and entry.server_only:
+        raise ServerOnlyError(
+            f"{entry.name} is not loaded in-process: {entry.server_only}. Serve it, then choose "
+            "'OpenAI-compatible server' in Settings (or pass --server to the CLI)."
+        )
 
 
 def _read_config(path: Path, name: str) -> dict:

@@ -14,6 +14,10 @@ SIX_B_VIT = {
     "InternVL2_5-26B",
     "InternVL2_5-38B",
     "InternVL2_5-78B",
+    "InternVL3-38B",
+    "InternVL3-78B",
+    "InternVL3_5-38B",
+    "InternVL3_5-241B-A28B",
 }
 # Layer counts of the seeds' split_model tables (000: InternVL2, 001: InternVL2.5).
 SEED_LAYERS = {
@@ -35,8 +39,11 @@ def test_entry_is_consistent(entry):
     assert entry.context_tokens >= 4096
     if entry.name in SEED_LAYERS:
         assert entry.llm_layers == SEED_LAYERS[entry.name]
-    if entry.family == "InternVL2.5" or entry.family == "InternVL3":
+    if entry.family in ("InternVL2.5", "InternVL3", "InternVL3.5"):
         assert entry.template == "internvl2_5"
+    assert entry.thinking == (entry.family == "InternVL3.5")  # the only family with a thinking mode
+    if entry.server_only is not None:
+        assert entry.family == "InternVL3.5" and "serve" in entry.server_only
     bf16, int8, int4 = (entry.memory_gb(q) for q in ("none", "8bit", "4bit"))
     assert int4 < int8 < bf16
     weights = entry.params_b * 2
@@ -88,3 +95,39 @@ def test_find_entry_by_local_folder_name_only_for_existing_folders(tmp_path):
 def test_memory_rejects_unknown_quantization():
     with pytest.raises(ValueError, match="quantization"):
         CATALOG[0].memory_gb("2bit")
+
+
+# The InternVL3 and InternVL3.5 model cards: LLM, total parameters (B), vision encoder; layers: the LLMs' configs.
+CARDS = {
+    "InternVL3-1B": ("Qwen2.5-0.5B", 0.9, 24, "InternViT-300M"),
+    "InternVL3-2B": ("Qwen2.5-1.5B", 2.1, 28, "InternViT-300M"),
+    "InternVL3-8B": ("Qwen2.5-7B", 7.9, 28, "InternViT-300M"),
+    "InternVL3-9B": ("internlm3-8b-instruct", 9.1, 48, "InternViT-300M"),
+    "InternVL3-14B": ("Qwen2.5-14B", 15.1, 48, "InternViT-300M"),
+    "InternVL3-38B": ("Qwen2.5-32B", 38.4, 64, VISION_6B),
+    "InternVL3-78B": ("Qwen2.5-72B", 78.4, 80, VISION_6B),
+    "InternVL3_5-1B": ("Qwen3-0.6B", 1.1, 28, "InternViT-300M"),
+    "InternVL3_5-2B": ("Qwen3-1.7B", 2.3, 28, "InternViT-300M"),
+    "InternVL3_5-4B": ("Qwen3-4B", 4.7, 36, "InternViT-300M"),
+    "InternVL3_5-8B": ("Qwen3-8B", 8.5, 36, "InternViT-300M"),
+    "InternVL3_5-14B": ("Qwen3-14B", 15.1, 40, "InternViT-300M"),
+    "InternVL3_5-38B": ("Qwen3-32B", 38.4, 64, VISION_6B),
+    "InternVL3_5-30B-A3B": ("Qwen3-30B-A3B", 30.8, 48, "InternViT-300M"),
+    "InternVL3_5-241B-A28B": ("Qwen3-235B-A22B", 240.7, 94, VISION_6B),
+    "InternVL3_5-GPT-OSS-20B-A4B-Preview": ("gpt-oss-20b", 21.2, 24, "InternViT-300M"),
+}
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_internvl3_and_3_5_rows_follow_their_model_cards(name):
+    llm, params_b, layers, vision = CARDS[name]
+    entry = find_entry(f"OpenGVLab/{name}")
+    assert entry.llm.startswith(llm)
+    assert (entry.params_b, entry.llm_layers, entry.vision) == (params_b, layers, vision)
+
+
+def test_only_what_one_gpu_cannot_run_in_process_is_server_only():
+    server_only = {e.name for e in CATALOG if e.server_only}
+    assert server_only == {"InternVL3_5-241B-A28B", "InternVL3_5-GPT-OSS-20B-A4B-Preview"}
+    assert find_entry("InternVL3_5-241B-A28B").memory_gb("none") > 80
+    assert find_entry("InternVL3_5-30B-A3B").memory_gb("none") < 80  # the smaller MoE fits one 80 GB GPU

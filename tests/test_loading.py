@@ -153,3 +153,17 @@ def test_split_device_map_matches_the_seeds(gpus, layers):
 def test_split_device_map_refuses_one_gpu():
     with pytest.raises(SplitError, match="at least 2 GPUs"):
         split_device_map(24, 1)
+
+
+def test_a_server_only_checkpoint_is_refused_before_any_download(monkeypatch):
+    monkeypatch.setattr(loading.hub, "download", _no_download)
+    with pytest.raises(loading.ServerOnlyError, match=r"InternVL3_5-241B-A28B is not loaded in-process.*server"):
+        load_model(LoadSpec("OpenGVLab/InternVL3_5-241B-A28B"))
+
+
+@pytest.mark.parametrize("family", ["phi3", "qwen3"])
+def test_each_family_demo_loads_by_its_id(family):
+    loaded = load_model(LoadSpec(f"demo-{family}", dtype="float32", device="cpu"))
+    assert loaded.is_demo and loaded.path.name.startswith(f"demo-{family}-")
+    assert loaded.thinking == (family == "qwen3")  # Qwen3, as InternVL3.5, has a thinking mode
+    assert isinstance(loaded.model.chat(loaded.tokenizer, None, "Hello", {"max_new_tokens": 4}), str)
