@@ -3,6 +3,7 @@
     python -m model_backend ask --model demo --image photo.jpg "Describe the image."
     python -m model_backend ask --model OpenGVLab/InternVL2-1B --video clip.mp4 --frames 8 --json "What happens?"
     python -m model_backend ask --server http://127.0.0.1:23333/v1 "Hello"
+    python -m model_backend batch --model demo data.jsonl --out predictions.jsonl --resume
     python -m model_backend make-demo ./demo-checkpoint
     python -m model_backend doctor
 
@@ -37,36 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="ask one question and stream the answer")
     ask.add_argument("question", metavar="QUESTION")
-    model = ask.add_argument_group("model (in-process)")
-    model.add_argument("--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder or 'demo'")
-    model.add_argument("--dtype", choices=DTYPES, default=LoadSpec.dtype)
-    model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
-    model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
-    model.add_argument("--allow-remote-code", action="store_true", help="let an unknown checkpoint run its own code")
+    _add_model_flags(ask)
 
     media = ask.add_argument_group("media")
     media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
     media.add_argument("--video", metavar="FILE")
-    media.add_argument("--frames", type=int, default=VideoAttachment.num_frames, metavar="N")
-    media.add_argument("--start", type=float, metavar="S", help="start of the video range, in seconds")
-    media.add_argument("--end", type=float, metavar="E", help="end of the video range, in seconds")
-    media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
-
-    generation = ask.add_argument_group("generation")
-    defaults = GenerationSettings()
-    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N")
-    generation.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N")
-    generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
-    generation.add_argument("--temperature", type=float, metavar="T", help="sample with this temperature")
-    generation.add_argument("--top-p", type=float, metavar="P", help="sample with this nucleus")
-    generation.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty, metavar="R")
-    generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
+    _add_video_flags(media)
+    generation = _add_generation_flags(ask)
     generation.add_argument("--json", action="store_true", help="end with one JSON line: answer and stats")
+    _add_server_flags(ask)
 
-    server = ask.add_argument_group("OpenAI-compatible server (instead of --model)")
-    server.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:23333/v1")
-    server.add_argument("--api-key", metavar="KEY")
-    server.add_argument("--server-model", metavar="NAME", help="default: the first model the server lists")
+    batch = commands.add_parser("batch", help="answer every question of a JSONL/CSV dataset into a JSONL file")
+    batch.add_argument("input", metavar="INPUT", type=Path, help="InternVL conversation JSONL, flat JSONL or CSV")
+    batch.add_argument("--out", metavar="OUT.jsonl", type=Path, help="default: INPUT's name + .predictions.jsonl")
+    batch.add_argument("--media-root", metavar="DIR", type=Path, help="media paths are relative to this folder")
+    batch.add_argument("--resume", action="store_true", help="skip the rows already in OUT, append the rest")
+    batch.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    batch.add_argument(
+        "--batch-size", type=int, default=1, metavar="N", help="rows without history per generate call (local)"
+    )
+    _add_model_flags(batch)
+    _add_video_flags(batch.add_argument_group("video rows"))
+    _add_generation_flags(batch)
+    _add_server_flags(batch)
 
     demo = commands.add_parser("make-demo", help="write the tiny random-weight demo checkpoint to a folder")
     demo.add_argument("directory", metavar="DIR", type=Path)
@@ -81,12 +75,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_model_flags(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model (in-process)")
+    model.add_argument("--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder or 'demo'")
+    model.add_argument("--dtype", choices=DTYPES, default=LoadSpec.dtype)
+    model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
+    model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
+    model.add_argument("--allow-remote-code", action="store_true", help="let an unknown checkpoint run its own code")
+
+
+def _add_video_flags(media: argparse._ArgumentGroup) -> None:
+    media.add_argument("--frames", type=int, default=VideoAttachment.num_frames, metavar="N")
+    media.add_argument("--start", type=float, metavar="S", help="start of the video range, in seconds")
+    media.add_argument("--end", type=float, metavar="E", help="end of the video range, in seconds")
+    media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
+
+
+def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    generation = parser.add_argument_group("generation")
+    defaults = GenerationSettings()
+    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N")
+    generation.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N")
+    generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
+    generation.add_argument("--temperature", type=float, metavar="T", help="sample with this temperature")
+    generation.add_argument("--top-p", type=float, metavar="P", help="sample with this nucleus")
+    generation.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty, metavar="R")
+    generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
+    return generation
+
+
+def _add_server_flags(parser: argparse.ArgumentParser) -> None:
+    server = parser.add_argument_group("OpenAI-compatible server (instead of --model)")
+    server.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:23333/v1")
+    server.add_argument("--api-key", metavar="KEY")
+    server.add_argument("--server-model", metavar="NAME", help="default: the first model the server lists")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "ask":
+    if args.command in ("ask", "batch"):
         if not args.model and not args.server:
-            parser.error("ask needs --model ID_OR_PATH or --server URL")
+            parser.error(f"{args.command} needs --model ID_OR_PATH or --server URL")
         if args.greedy and (args.temperature is not None or args.top_p is not None):
             parser.error("--greedy cannot be combined with --temperature/--top-p")
     try:
@@ -94,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             return _make_demo(args.directory, args.family)
         if args.command == "doctor":
             return _doctor()
+        if args.command == "batch":
+            from model_backend.batch_cli import run
+
+            return run(args, _settings(args), _engine)
         return _ask(args)
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
@@ -215,7 +249,7 @@ def _engine(args: argparse.Namespace) -> Engine:
     for notice in loaded.notices:
         print(f"note: {notice}", file=sys.stderr)
     image = loaded.image_config  # what the engine tiles with
-    if args.image and not image.dynamic and args.max_tiles > 1:
+    if getattr(args, "image", None) and not image.dynamic and args.max_tiles > 1:
         print(f"note: this model does not tile images: each is one {image.image_size}px tile", file=sys.stderr)
     return engine
 

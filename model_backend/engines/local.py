@@ -95,6 +95,14 @@ class LocalEngine:
 
     def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
         """Prepare (media, prompt, context check) now, so errors surface here; generate on iteration."""
+        prompt = self.prepare(conversation, settings)
+        return Answer(lambda stats: self._generate(prompt, settings, stop, stats))
+
+    def prepare(self, conversation: Conversation, settings: GenerationSettings) -> _Prompt:
+        """The pending turn's prompt, media tiled and context checked, as `stream` generates from it.
+
+        Public for batched generation (`model_backend.engines.batched`), which pads several of them.
+        """
         prompt = self._prepare(conversation, settings)
         window = self.context_window()
         if window is not None and prompt.tokens + settings.max_new_tokens > window:
@@ -103,7 +111,7 @@ class LocalEngine:
                 f"may take {settings.max_new_tokens} more, but the model's context window is {window} tokens: "
                 "remove images/frames, lower max tiles, or clear the conversation"
             )
-        return Answer(lambda stats: self._generate(prompt, settings, stop, stats))
+        return prompt
 
     # -- prompt ------------------------------------------------------------------------------
 

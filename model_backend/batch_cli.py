@@ -1,0 +1,120 @@
+"""`python -m model_backend batch`: the command around `model_backend.batch`.
+
+It reads the dataset (every bad row kept, with its error), works out OUT (refusing to replace
+an existing one unless told: `--resume` appends to it, `--overwrite` starts afresh), loads the
+engine as `ask` does, draws a progress bar on stderr and prints a summary to stdout: rows,
+errors, mean scores and latency percentiles over everything in OUT (resumed rows included).
+
+    python -m model_backend batch --model demo data.jsonl --out predictions.jsonl --max-new-tokens 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from model_backend.batch import BatchOptions, done_keys, plan_jobs, run_batch
+from model_backend.datasets import read_rows
+from model_backend.scoring import SCORE_NAMES
+from model_backend.settings import GenerationSettings, SettingsError
+
+PREDICTIONS_SUFFIX = ".predictions.jsonl"
+
+
+def run(
+    args: argparse.Namespace, settings: GenerationSettings, make_engine: Callable[[argparse.Namespace], Any]
+) -> int:
+    if args.batch_size < 1:
+        raise SettingsError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    out = args.out or args.input.with_name(args.input.stem + PREDICTIONS_SUFFIX)
+    if out.resolve() == args.input.resolve():
+        raise SettingsError("--out must not be the input file")
+    rows = list(read_rows(args.input, args.media_root))  # DatasetError for a file that cannot be read at all
+    if out.exists() and not (args.resume or args.overwrite):
+        raise FileExistsError(f"{out} exists: pass --resume to continue it or --overwrite to replace it")
+    if args.overwrite and not args.resume:
+        out.unlink(missing_ok=True)
+    skip = done_keys(out) if args.resume else set()
+    planned = plan_jobs(rows, skip)
+    if skip:
+        print(f"resuming: {len(skip)} results already in {out}", file=sys.stderr)
+    options = BatchOptions(
+        batch_size=args.batch_size,
+        frames=args.frames,
+        start_s=args.start,
+        end_s=args.end,
+        tiles_per_frame=args.tiles_per_frame,
+    )
+    if planned:
+        engine = make_engine(args)
+        if args.batch_size > 1 and not hasattr(engine, "vision"):
+            print("note: --batch-size applies to local models only; a server batches on its own", file=sys.stderr)
+        checkpoint = args.model or f"{args.server_model or engine.label} @ {args.server}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run_batch(engine, planned, out, settings, options, checkpoint, progress_bar())
+    else:
+        out.touch()
+    print(format_summary(summarize(out)), flush=True)
+    print(f"results: {out}", file=sys.stderr)
+    return 0
+
+
+def progress_bar(stream: IO[str] = sys.stderr, width: int = 30) -> Callable[[int, int, int], None]:
+    """`\\r[#######       ] 12/50  1 error`, redrawn in place on `stream`."""
+
+    def draw(done: int, total: int, errors: int) -> None:
+        filled = width * done // max(1, total)
+        note = f"  {errors} error{'s' if errors != 1 else ''}" if errors else ""
+        stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}{note}")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return draw
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default).
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5), percentile([1.0, 2.0, 3.0, 4.0], 0.9)
+    (2.5, 3.7)
+    """
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 10)
+
+
+def summarize(out: Path) -> dict:
+    """Rows, errors, mean scores and latency percentiles over every result in `out`."""
+    records = []
+    for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    scored = [r["score"] for r in records if isinstance(r.get("score"), dict)]
+    latencies = [r["latency_s"] for r in records if r.get("error") is None and r.get("latency_s") is not None]
+    summary: dict = {
+        "rows": len(records),
+        "errors": sum(1 for r in records if r.get("error") is not None),
+        "scored": len(scored),
+        "mean_score": {name: sum(s[name] for s in scored) / len(scored) for name in SCORE_NAMES} if scored else None,
+        "latency_p50_s": percentile(latencies, 0.5) if latencies else None,
+        "latency_p90_s": percentile(latencies, 0.9) if latencies else None,
+    }
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    lines = [f"rows: {summary['rows']}  errors: {summary['errors']}  scored: {summary['scored']}"]
+    if summary["mean_score"]:
+        lines.append("mean score: " + "  ".join(f"{k} {v:.3f}" for k, v in summary["mean_score"].items()))
+    if summary["latency_p50_s"] is not None:
+        lines.append(f"latency: p50 {summary['latency_p50_s']:.3f} s  p90 {summary['latency_p90_s']:.3f} s")
+    return "\n".join(lines)
