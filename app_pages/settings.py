@@ -18,7 +18,8 @@ else:
     choice = settings_model.checkpoint_choice(state.load_spec())
 
 st.subheader("Answers")
-generation_fields = settings_generation.generation_fields()
+chosen = choice.spec_fields.get("checkpoint") if choice is not None else (server_fields or {}).get("model")
+generation_fields = settings_generation.generation_fields(chosen)  # with a thinking switch where it has one
 max_images = settings_generation.max_images_field()
 
 if st.button("Apply / Load", type="primary"):

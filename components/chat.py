@@ -18,12 +18,14 @@ from model_backend.grounding import readable
 from model_backend.runs import AnswerRun
 from model_backend.settings import GenerationSettings
 from model_backend.store import StoreError
+from model_backend.thinking import split
 from model_backend.workspace import LiveConversation
 
 CURSOR = " ▌"
 STOPPED_NOTE = ":material/stop_circle: Stopped: partial answer"
 NO_MODEL = "No model is loaded, so this question was not answered. See the sidebar, then press Regenerate."
 INTERRUPTED_NOTE = ":material/power_off: Interrupted: the server stopped while this answer was written"
+THINKING_LABEL = "Thinking"
 
 
 def show_history(conversation: Conversation, draw_boxes: bool = False) -> None:
@@ -50,7 +52,7 @@ def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
 
 def _show_answer(turn: Turn) -> None:
     if turn.answer:
-        st.markdown(safe_markdown(readable(turn.answer)))
+        _answer_text(turn.answer)
     elif turn.answered:
         st.caption("(empty answer)")
     if turn.stopped:
@@ -61,6 +63,23 @@ def _show_answer(turn: Turn) -> None:
         st.error(turn.error)
     if turn.stats is not None and turn.answered:
         stats.show(turn.stats)
+
+
+def _answer_text(text: str, cursor: str = "") -> None:
+    """An answer's `<think>` part in a collapsed "Thinking" section, then the answer under it.
+
+    `cursor` (while streaming) goes after the text being written; during the thinking a caption
+    says so, since the collapsed section hides the text.
+    """
+    parts = split(text)
+    if parts.thinking or parts.still_thinking:
+        label = f"{THINKING_LABEL}…" if parts.still_thinking else THINKING_LABEL
+        with st.expander(label, expanded=False, icon=":material/psychology:"):
+            st.markdown(safe_markdown(readable(parts.thinking)) if parts.thinking else "…")
+        if parts.still_thinking and cursor:
+            st.caption(f"Thinking before it answers…{cursor}")
+    if parts.answer:
+        st.markdown(safe_markdown(readable(parts.answer)) + cursor)
 
 
 def submit(
@@ -143,13 +162,17 @@ def _follow(page: str, live: LiveConversation, run: AnswerRun) -> None:
         if view.done:
             return
         if view.text:
-            line = safe_markdown(readable(view.text)) + CURSOR
+            line = view.text
         elif view.status == "waiting" and view.ahead:
             line = f"Waiting for the model: {view.ahead} answer{'s' if view.ahead > 1 else ''} ahead of yours."
         else:
             line = "Preparing the prompt…"
         if line != shown:
-            (text_slot.markdown if view.text else text_slot.caption)(line)
+            if view.text:
+                with text_slot.container():
+                    _answer_text(view.text, CURSOR)
+            else:
+                text_slot.caption(line)
             shown = line
         run.wait_change(0.25)
 

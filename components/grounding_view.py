@@ -6,12 +6,15 @@ import streamlit as st
 
 from components import media
 from model_backend.conversation import Turn
-from model_backend.grounding import draw_boxes, parse_boxes
+from model_backend.grounding import answer_boxes, draw_boxes
 
 
 def show(turns: list[Turn], answer: str) -> None:
-    """Under an answer with `<box>` tags, the latest single image of `turns` with those boxes drawn."""
-    boxes = parse_boxes(answer)
+    """Under an answer with `<box>` tags, the latest single image of `turns` with those boxes drawn.
+
+    Only the answer's boxes: those inside its `<think>` part are the model's drafts.
+    """
+    boxes = answer_boxes(answer)
     if not boxes:
         return
     image = next((t.images for t in reversed(turns) if t.images), ())
@@ -24,4 +27,4 @@ def show(turns: list[Turn], answer: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _boxed(data: bytes, answer: str) -> bytes:
-    return media._png(draw_boxes(media.decoded(data), parse_boxes(answer)))  # draw_boxes draws on a copy
+    return media._png(draw_boxes(media.decoded(data), answer_boxes(answer)))  # draw_boxes draws on a copy

@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import state
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, ServerSpec
+from model_backend.thinking import has_thinking_mode
 
 
 def server_fields() -> dict[str, Any]:
@@ -35,7 +36,8 @@ def _served_models(base_url: str, api_key: str | None) -> list[str]:
         return []
 
 
-def generation_fields() -> dict[str, Any]:
+def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
+    """The answer settings; the thinking switch only when `checkpoint` (the model chosen above) has that mode."""
     current = state.generation_settings()
     tiles, tokens = st.columns(2)
     max_tiles = tiles.slider("Max tiles per question", 1, MAX_TILES_LIMIT, current.max_tiles, key="max_tiles")
@@ -51,6 +53,16 @@ def generation_fields() -> dict[str, Any]:
     system = st.text_area(
         "System prompt (empty = the checkpoint's own)", value=current.system_prompt or "", key="system"
     )
+    thinking = False
+    if checkpoint and has_thinking_mode(checkpoint):
+        thinking = st.toggle(
+            "Thinking mode",
+            value=current.thinking,
+            key="thinking",
+            help="Asks the model to think first, with the system prompt its model card gives for that; "
+            "the thinking shows in a collapsed 'Thinking' section above the answer. "
+            "The card recommends sampling at temperature 0.6 with it.",
+        )
     return {
         "max_tiles": int(max_tiles),
         "max_new_tokens": int(max_new),
@@ -59,6 +71,7 @@ def generation_fields() -> dict[str, Any]:
         "top_p": float(top),
         "repetition_penalty": float(penalty),
         "system_prompt": system.strip() or None,
+        "thinking": bool(thinking),
     }
 
 

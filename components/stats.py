@@ -17,6 +17,8 @@ def describe(stats: AnswerStats) -> str:
     if stats.tokens_per_s is not None:
         parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
     parts.append(f"{stats.new_tokens} new tokens")
+    if stats.thinking_tokens:
+        parts.append(f"{stats.thinking_tokens} of them thinking")
     if stats.prompt_tokens is not None:
         visual = f" ({stats.visual_tokens:,} visual)" if stats.visual_tokens else ""
         parts.append(f"prompt {stats.prompt_tokens:,} tokens{visual}")

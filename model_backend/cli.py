@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_model_flags(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model (in-process)")
-    model.add_argument("--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder or 'demo'")
+    model.add_argument(
+        "--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder, 'demo', 'demo-FAMILY' (demo-phi3)"
+    )
     model.add_argument("--dtype", choices=DTYPES, default=LoadSpec.dtype)
     model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
     model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
@@ -101,6 +103,9 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._Argument
     generation.add_argument("--top-p", type=float, metavar="P", help="sample with this nucleus")
     generation.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty, metavar="R")
     generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
+    generation.add_argument(
+        "--thinking", action="store_true", help="thinking mode (InternVL3.5): the model card's thinking system prompt"
+    )
     return generation
 
 
@@ -178,6 +183,7 @@ def _ask(args: argparse.Namespace) -> int:
             "time_to_first_token_s": stats.time_to_first_token_s,
             "tokens_per_s": stats.tokens_per_s,
             "new_tokens": stats.new_tokens,
+            "thinking_tokens": stats.thinking_tokens,
             "peak_gpu_memory_gb": stats.peak_gpu_memory_gb,
             "stages": stats.stages,
             "stopped": stopped,
@@ -217,6 +223,7 @@ def _settings(args: argparse.Namespace) -> GenerationSettings:
         repetition_penalty=args.repetition_penalty,
         system_prompt=args.system,
         max_tiles=args.max_tiles,
+        thinking=args.thinking,
     )
 
 
@@ -248,6 +255,8 @@ def _engine(args: argparse.Namespace) -> Engine:
         print(DEMO_NOTE, file=sys.stderr)
     for notice in loaded.notices:
         print(f"note: {notice}", file=sys.stderr)
+    if args.thinking and not loaded.thinking:
+        print("note: this model has no thinking mode; --thinking only changes its system prompt", file=sys.stderr)
     image = loaded.image_config  # what the engine tiles with
     if getattr(args, "image", None) and not image.dynamic and args.max_tiles > 1:
         print(f"note: this model does not tile images: each is one {image.image_size}px tile", file=sys.stderr)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
+from model_backend.thinking import split as split_thinking
 
 EXPORT_FORMAT = "internvl-studio/conversation"
 EXPORT_VERSION = 1
@@ -59,6 +60,7 @@ class AnswerStats:
     where the time went and what the caches saved: `preprocess_s`, `vision_encoder_s`,
     `prefill_s`, `decode_s` in seconds; `vision_cache_hits`/`vision_cache_misses` (media),
     `tiles_encoded`, `prefill_tokens` (computed) and `reused_tokens` (taken from a kept cache).
+    `thinking_tokens` is how many of `new_tokens` were the `<think>…</think>` part (0 in older exports).
     """
 
     time_to_first_token_s: float | None = None
@@ -69,6 +71,7 @@ class AnswerStats:
     tiles: list[int] = field(default_factory=list)
     peak_gpu_memory_gb: float | None = None
     stages: dict[str, float] | None = None
+    thinking_tokens: int = 0
 
 
 @dataclass
@@ -169,7 +172,10 @@ class Conversation:
     # -- export / import -------------------------------------------------------------------
 
     def to_json(self) -> str:
-        """JSON with the media inlined as base64; `from_json` restores it exactly."""
+        """JSON with the media inlined as base64; `from_json` restores it exactly.
+
+        An answer keeps its `<think>…</think>` part verbatim (`model_backend.thinking.split` separates it).
+        """
         turns = [turn_record(turn, _inline_media) for turn in self.turns]
         return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "turns": turns}, indent=1)
 
@@ -201,7 +207,10 @@ class Conversation:
             lines += ["", f"**User:** {turn.question}", ""]
             if turn.answered:
                 suffix = " *(stopped)*" if turn.stopped else " *(interrupted)*" if turn.interrupted else ""
-                lines += [f"**Assistant:** {turn.answer}{suffix}", ""]
+                parts = split_thinking(turn.answer or "")
+                if parts.thinking or parts.still_thinking:  # collapsed, as the chat shows it
+                    lines += ["<details><summary>Thinking</summary>", "", parts.thinking, "", "</details>", ""]
+                lines += [f"**Assistant:** {parts.answer}{suffix}", ""]
             elif turn.error:
                 lines += [f"**Error:** {turn.error}", ""]
         return "\n".join(lines)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+from model_backend.thinking import split
+
 COORDINATE_SCALE = 1000
 # A box group with an optional label in front; the label may be missing in some answers.
 _GROUP = re.compile(r"(?:<ref>(?P<label>.*?)</ref>\s*)?<box>(?P<boxes>.*?)</box>", re.DOTALL)
@@ -61,8 +63,20 @@ def parse_boxes(text: str) -> list[Box]:
     return found
 
 
+def answer_boxes(text: str) -> list[Box]:
+    """The boxes of an answer's answer part: boxes inside `<think>…</think>` are drafts, not drawn.
+
+    >>> len(answer_boxes("<think><box>[[0,0,9,9]]</box>?</think><ref>cat</ref><box>[[10,20,500,1000]]</box>"))
+    1
+    """
+    return parse_boxes(split(text).answer)
+
+
 def readable(text: str) -> str:
-    """The answer with grounding tags turned into plain words, for display: `**cat** [10, 20, 500, 1000]`."""
+    """The answer with grounding tags turned into plain words, for display: `**cat** [10, 20, 500, 1000]`.
+
+    The chat applies it to the thinking and the answer part separately (`model_backend.thinking.split`).
+    """
 
     def replace(group: re.Match[str]) -> str:
         label = (group.group("label") or "").strip()

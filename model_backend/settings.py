@@ -31,6 +31,8 @@ class GenerationSettings:
     """How to answer: decoding, prompt and image budget.
 
     `system_prompt=None` means the checkpoint's own system message.
+    `thinking=True` asks a model with a thinking mode (InternVL3.5) to think first: the system
+    prompt becomes the one its model card gives for that (`system_message()`).
     `max_tiles` is the tile budget of one question, shared between its images.
 
     >>> GenerationSettings(max_new_tokens=64).generation_config()["max_new_tokens"]
@@ -44,6 +46,7 @@ class GenerationSettings:
     repetition_penalty: float = 1.0
     system_prompt: str | None = None
     max_tiles: int = 12
+    thinking: bool = False
 
     def __post_init__(self) -> None:
         _check_range("max_new_tokens", self.max_new_tokens, 1, 16384)
@@ -62,6 +65,20 @@ class GenerationSettings:
         if self.do_sample:
             config.update(temperature=self.temperature, top_p=self.top_p)
         return config
+
+    def system_message(self) -> str | None:
+        """The system prompt both engines send; None keeps the checkpoint's own.
+
+        With `thinking` on it is the card's thinking prompt, followed by `system_prompt` if one is set.
+
+        >>> GenerationSettings(thinking=True).system_message().startswith("You are an AI assistant")
+        True
+        """
+        if not self.thinking:
+            return self.system_prompt
+        from model_backend.thinking import R1_SYSTEM_PROMPT
+
+        return R1_SYSTEM_PROMPT + (f"\n\n{self.system_prompt}" if self.system_prompt else "")
 
     def to_dict(self) -> dict:
         return asdict(self)

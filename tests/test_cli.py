@@ -113,3 +113,18 @@ def test_bad_video_sampling_is_one_error_line(tmp_path: Path) -> None:
     video.write_bytes(b"checked before decoding")
     line = assert_plain_error(run_cli("ask", "--model", "demo", "--video", str(video), "--tiles-per-frame", "0", "Hi"))
     assert "tiles per frame" in line
+
+
+def test_ask_answers_with_the_phi3_family_demo() -> None:
+    result = run_cli("ask", "--model", "demo-phi3", "--dtype", "float32", "--max-new-tokens", "8", "--json", "Hello")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["model"].startswith("demo") and record["thinking_tokens"] == 0
+
+
+def test_ask_thinking_sends_the_cards_prompt_to_a_model_with_that_mode() -> None:
+    result = run_cli("ask", "--model", "demo-qwen3", "--dtype", "float32", "--max-new-tokens", "8", "--thinking", "Hi")
+    assert result.returncode == 0, result.stderr
+    assert "no thinking mode" not in result.stderr
+    phi3 = run_cli("ask", "--model", "demo-phi3", "--dtype", "float32", "--max-new-tokens", "4", "--thinking", "Hi")
+    assert phi3.returncode == 0 and "this model has no thinking mode" in phi3.stderr

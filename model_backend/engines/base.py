@@ -1,7 +1,8 @@
 """The one interface every engine answers: `stream(conversation, settings, stop) -> Answer`.
 
 An `Answer` is lazy: iterating it streams text pieces, `text()` drains it, and `stats` is
-complete once it has been drained. The CLI, the pages and the benchmarks only consume this.
+complete once it has been drained (its `thinking_tokens` is counted here, for every engine).
+The CLI, the pages and the benchmarks only consume this.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.settings import GenerationSettings
+from model_backend.thinking import ThinkingCounter
 
 
 class EngineError(RuntimeError):
@@ -30,11 +32,19 @@ class Answer:
         self.stats = AnswerStats()
         self._pieces = produce(self.stats)
         self._text: list[str] = []
+        self._thinking = ThinkingCounter()
 
     def __iter__(self) -> Iterator[str]:
         for piece in self._pieces:
             self._text.append(piece)
+            self._count_thinking(piece)
             yield piece
+        self._count_thinking("")  # the engine's final token count (an answer may end mid-thought)
+
+    def _count_thinking(self, piece: str) -> None:
+        # A server engine counts its tokens only at the end; until then each piece stands for one.
+        self._thinking.feed(piece, max(self.stats.new_tokens, len(self._text)))
+        self.stats.thinking_tokens = self._thinking.thinking_tokens
 
     def text(self) -> str:
         for _ in self:

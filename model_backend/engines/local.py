@@ -127,7 +127,7 @@ class LocalEngine:
         # A copy of the model's template, filled the way `chat` fills its fresh one.
         template = copy.deepcopy(self.model.conv_template)
         template.messages = []
-        template.system_message = settings.system_prompt or self.model.system_message
+        template.system_message = settings.system_message() or self.model.system_message
         for question, answer in plan.history:
             template.append_message(template.roles[0], question)
             template.append_message(template.roles[1], answer)

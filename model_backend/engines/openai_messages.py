@@ -115,8 +115,8 @@ def build_messages(conversation: Conversation, settings: GenerationSettings, fla
     plan = conversation.build_prompt(settings.max_tiles)
     images = _image_stream(plan.media, plan.max_tiles_per_image)
     messages: list[dict] = []
-    if settings.system_prompt:
-        messages.append({"role": "system", "content": settings.system_prompt})
+    if settings.system_message():
+        messages.append({"role": "system", "content": settings.system_message()})
     for question, answer in plan.history:
         messages.append({"role": "user", "content": _user_content(question, images, flavour)})
         messages.append({"role": "assistant", "content": answer})
