@@ -2,33 +2,26 @@
 
 import streamlit as st
 
-from components import chat, chat_actions, conversations, media, model_cache, state, stats
+from components import media
+from components.chat_page import ChatPage
 
 PAGE = "image"
 
-st.title("Image chat")
-settings = state.generation_settings()
-live = conversations.current(PAGE)
-conversation = live.conversation
-answering = chat.answering(live)
-conversations.sidebar_list(PAGE, live)
-engine = model_cache.current_engine()
+page = ChatPage.open(PAGE, "Image chat")
+conversation = page.conversation
 
 picker, preview = st.columns([3, 2])
 with picker:
     image, suggested = media.image_picker(PAGE)
 with preview:
     if image is not None:
-        media.show_tile_preview(image, settings.max_tiles)
+        media.show_tile_preview(image, page.settings.max_tiles)
     else:
         st.caption("No image: the model answers from text alone.")
 
-chat.show_history(conversation, draw_boxes=True)
-pending_answer = st.container()  # the new answer streams here, above the actions
-chat_actions.render(PAGE, live, answering)
-stats.context_meter(conversation, engine, settings)
+page.show_conversation(draw_boxes=True)
 
-question = st.chat_input("Ask about the image, or anything", disabled=answering)
+question = st.chat_input("Ask about the image, or anything", disabled=page.answering)
 if (
     suggested
     and not conversation.turns
@@ -39,6 +32,6 @@ if question:
     # The image goes with the question only when it differs from the last one sent.
     sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
     attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
-    chat.submit(live, question, images=attach)
+    page.submit(question, images=attach)
 
-chat.answer_pending(PAGE, live, engine, settings, pending_answer)
+page.answer_pending()

@@ -2,17 +2,13 @@
 
 import streamlit as st
 
-from components import chat, chat_actions, conversations, model_cache, state, stats, video_input
+from components import video_input
+from components.chat_page import ChatPage
 
 PAGE = "video"
 
-st.title("Video QA")
-settings = state.generation_settings()
-live = conversations.current(PAGE)
-conversation = live.conversation
-answering = chat.answering(live)
-conversations.sidebar_list(PAGE, live)
-engine = model_cache.current_engine()
+page = ChatPage.open(PAGE, "Video QA")
+conversation = page.conversation
 
 video = video_input.attached_video(conversation)
 if video is not None:
@@ -21,17 +17,14 @@ else:
     video = video_input.video_picker(PAGE)
 usable = video is not None and video_input.show_strip(video)
 
-chat.show_history(conversation)
-pending_answer = st.container()  # the new answer streams here, above the actions
-chat_actions.render(PAGE, live, answering)
-stats.context_meter(conversation, engine, settings)
+page.show_conversation()
 
-question = st.chat_input("Ask about the video, e.g. “What happens in this clip?”", disabled=answering)
+question = st.chat_input("Ask about the video, e.g. “What happens in this clip?”", disabled=page.answering)
 if question:
     if not usable:
         st.error("Upload a video that can be decoded first.")
     else:
         # The video attaches to the first turn only; follow-ups refer to the same frames.
-        chat.submit(live, question, video=video_input.video_to_attach(conversation, video))
+        page.submit(question, video=video_input.video_to_attach(conversation, video))
 
-chat.answer_pending(PAGE, live, engine, settings, pending_answer)
+page.answer_pending()

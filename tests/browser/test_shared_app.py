@@ -108,6 +108,40 @@ def test_a_refresh_brings_the_conversation_back(page) -> None:
     screenshot(page, "conversation-list")
 
 
+def test_the_conversation_list_starts_searches_renames_and_deletes(page) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    ask(page, "About the lighthouse")
+    wait_answer_done(page, 2)
+    sidebar.get_by_text("Conversations", exact=True).click()
+    sidebar.get_by_role("button", name="New conversation").click()
+    wait_idle(page)
+    assert not messages(page).count()
+    ask(page, "About the harbour")
+    wait_answer_done(page, 2)
+    sidebar.get_by_role("button", name=re.compile("About the lighthouse")).wait_for()
+    search = sidebar.get_by_label("Search", exact=True)
+    search.fill("harbour")
+    search.press("Enter")
+    wait_idle(page)
+    assert sidebar.get_by_role("button", name=re.compile("About the lighthouse")).count() == 0
+    sidebar.get_by_role("button", name=re.compile("About the harbour")).wait_for()
+    title = sidebar.get_by_label("Rename this conversation", exact=True)
+    title.fill("Harbour notes")
+    title.press("Enter")
+    wait_idle(page)
+    sidebar.get_by_role("button", name="Rename").click()
+    wait_idle(page)
+    search.fill("")
+    search.press("Enter")
+    sidebar.get_by_role("button", name=re.compile("Harbour notes")).wait_for()
+    sidebar.get_by_role("button", name="Delete").click()
+    wait_idle(page)
+    assert not messages(page).count()  # a new conversation in its place
+    assert sidebar.get_by_role("button", name=re.compile("Harbour notes")).count() == 0
+    sidebar.get_by_role("button", name=re.compile("About the lighthouse")).click()
+    messages(page).filter(has_text="About the lighthouse").first.wait_for()
+
+
 def test_leaving_the_page_mid_answer_does_not_stop_it(page) -> None:
     set_max_new_tokens(page, 4000)
     go(page, "Image chat")

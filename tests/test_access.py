@@ -1,0 +1,71 @@
+"""AccessPolicy and AttemptLimiter: who may load what, passwords in constant time, throttled guessing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model_backend.access import AccessPolicy, AttemptLimiter
+from model_backend.settings import LoadSpec
+
+
+def test_with_no_configuration_nothing_is_gated() -> None:
+    policy = AccessPolicy.from_env({})
+    assert policy.password is None and policy.admin_password is None
+    assert policy.check_password("") is None
+
+
+def test_passwords_give_their_role_and_wrong_ones_nothing() -> None:
+    policy = AccessPolicy.from_env({"INTERNVL_PASSWORD": "team", "INTERNVL_ADMIN_PASSWORD": "boss"})
+    assert policy.check_password("team") == "user"
+    assert policy.check_password("boss") == "admin"
+    assert policy.check_password("Team") is None and policy.check_password("") is None
+
+
+def test_admins_come_from_the_email_list_in_any_case() -> None:
+    policy = AccessPolicy.from_env({"INTERNVL_ADMINS": "Alice@Example.com, bob@example.com"})
+    assert policy.role_for_email("alice@example.com") == "admin"
+    assert policy.role_for_email("carol@example.com") == "user"
+    assert policy.role_for_email(None) == "user"
+
+
+def test_users_load_only_allowed_or_resident_checkpoints(tmp_path: Path) -> None:
+    policy = AccessPolicy.from_env({})
+    assert policy.refusal(LoadSpec("InternVL2-1B"), "user") is None
+    assert policy.refusal(LoadSpec("OpenGVLab/InternVL2-1B"), "user") is None  # the catalog entry's hub id
+    assert policy.refusal(LoadSpec("demo"), "user") is None
+    assert "ask an admin" in policy.refusal(LoadSpec("evil/remote-code", allow_remote_code=True), "user")
+    folder = LoadSpec(str(tmp_path))
+    assert "ask an admin" in policy.refusal(folder, "user")
+    assert "ask an admin" in policy.refusal(LoadSpec("/no/such/folder"), "user")  # same words: no folder probing
+    assert policy.refusal(folder, "user", resident=frozenset({folder})) is None
+    assert policy.refusal(folder, "admin") is None
+
+
+def test_an_allow_list_replaces_the_catalog_for_users() -> None:
+    policy = AccessPolicy.from_env({"INTERNVL_ALLOWED_CHECKPOINTS": "demo, OpenGVLab/InternVL2-8B"})
+    assert policy.refusal(LoadSpec("InternVL2-8B"), "user") is None
+    assert policy.refusal(LoadSpec("InternVL2-1B"), "user") is not None
+    assert policy.refusal(LoadSpec("InternVL2-1B"), "admin") is None
+
+
+def test_admins_open_folders_only_under_the_model_roots(tmp_path: Path) -> None:
+    inside, outside = tmp_path / "models" / "finetune", tmp_path / "elsewhere"
+    inside.mkdir(parents=True)
+    outside.mkdir()
+    policy = AccessPolicy.from_env({"INTERNVL_MODEL_ROOTS": str(tmp_path / "models")})
+    assert policy.refusal(LoadSpec(str(inside)), "admin") is None
+    assert "INTERNVL_MODEL_ROOTS" in policy.refusal(LoadSpec(str(outside)), "admin")
+    assert "INTERNVL_MODEL_ROOTS" in policy.refusal(LoadSpec(str(inside / ".." / ".." / "elsewhere")), "admin")
+
+
+def test_the_limiter_blocks_a_client_after_five_failures_and_only_that_client(monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    limiter = AttemptLimiter(limit=5, window_s=60)
+    for _ in range(5):
+        assert limiter.wait_s("10.0.0.1") == 0
+        limiter.failed("10.0.0.1")
+    assert limiter.wait_s("10.0.0.1") == 60
+    assert limiter.wait_s("10.0.0.2") == 0
+    clock[0] += 61
+    assert limiter.wait_s("10.0.0.1") == 0
