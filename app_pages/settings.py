@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import settings_generation, settings_model, state
+from components import environment_check, settings_generation, settings_model, state
 from model_backend.settings import LoadSpec, SettingsError
 
 st.title("Settings")
@@ -42,3 +42,5 @@ if st.button("Apply / Load", type="primary"):
 
 if st.session_state.pop("settings_applied", False):
     st.success("Applied. The sidebar shows the model's load state.")
+
+environment_check.render()

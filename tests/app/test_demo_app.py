@@ -69,3 +69,18 @@ def test_default_checkpoint_offline_says_so_within_seconds(monkeypatch: pytest.M
     assert "The model hub cannot be reached" in banner and "conversations are kept" in banner
     next(b for b in app.main.button if b.label == "Use the offline demo checkpoint").click().run()
     assert app.session_state["load_spec"].checkpoint == "demo"
+
+
+def test_a_phi3_family_checkpoint_answers_in_the_app() -> None:
+    """InternVL2-4B's family (Phi-3 LLM, SentencePiece Llama tokenizer, phi3-chat, the get_max_length shim)."""
+    from model_backend.settings import LoadSpec
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.session_state["load_spec"] = LoadSpec("demo-phi3", dtype="float32", device="cpu")
+    app.run()
+    assert not app.exception, app.exception
+    assert "load_error" not in app.session_state, app.session_state["load_error"]
+    app.chat_input[0].set_value("Hello, Phi-3?").run()
+    assert not app.exception, app.exception
+    turn = conversation_of(app).turns[0]
+    assert turn.error is None and turn.answered and turn.stats.new_tokens > 0

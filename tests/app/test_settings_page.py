@@ -69,3 +69,13 @@ def test_a_fine_tuned_folder_gets_a_memory_estimate_from_its_weights(tmp_path) -
     app.text_input(key="ckpt_folder").set_value(str(folder)).run()
     estimates = [c.value for c in app.caption if c.value.startswith("Memory estimate")]
     assert estimates and "this folder (0.26 M parameters)" in estimates[0], estimates
+
+
+def test_the_environment_check_runs_on_request_and_shows_every_line() -> None:
+    app = start("settings", FakeEngine())
+    assert not any("transformers" in m.value for m in app.markdown)  # not on the first draw
+    app.button(key="run_doctor").click().run()
+    assert not app.exception, app.exception
+    shown = " ".join(m.value for m in app.markdown) + " ".join(w.value for w in app.warning)
+    for name in ("Python", "torch", "transformers", "bitsandbytes", "decord"):
+        assert f"**{name}" in shown, (name, shown)
