@@ -51,6 +51,11 @@ def wait_until(condition, timeout_s: float = 120.0, what: str = "condition") -> 
         time.sleep(0.1)
 
 
+def visible(locator):
+    """The shown match: while a rerun settles, Streamlit may keep a hidden copy of an element."""
+    return locator.locator("visible=true").first
+
+
 def conversation_link(page) -> str:
     wait_until(lambda: "c=" in page.url, 60, "the conversation id in the URL")
     return page.url
@@ -85,11 +90,11 @@ def sidebar_residents(page) -> str:
     sidebar = page.get_by_test_id("stSidebar")
     title = re.compile(r"Loaded on this server \(\d\)")
     header = sidebar.get_by_text(title).first
-    header.wait_for()
+    visible(header).wait_for()
     expander = sidebar.get_by_test_id("stExpander").filter(has_text=title).first
     if "Memory budget" not in expander.inner_text():
-        header.click()
-        expander.get_by_text("Memory budget").wait_for()
+        visible(header).click()
+        visible(expander.get_by_text("Memory budget")).wait_for()
     return expander.inner_text()
 
 
@@ -103,8 +108,8 @@ def test_a_refresh_brings_the_conversation_back(page) -> None:
     assert wait_answer_done(page, 2).split("first token")[0] == first.split("first token")[0]
     assert page.url == link
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Conversations", exact=True).click()
-    sidebar.get_by_role("button", name=re.compile("Remember this question")).wait_for()
+    visible(sidebar.get_by_text("Conversations", exact=True)).click()
+    visible(sidebar.get_by_role("button", name=re.compile("Remember this question"))).wait_for()
     screenshot(page, "conversation-list")
 
 
@@ -112,33 +117,33 @@ def test_the_conversation_list_starts_searches_renames_and_deletes(page) -> None
     sidebar = page.get_by_test_id("stSidebar")
     ask(page, "About the lighthouse")
     wait_answer_done(page, 2)
-    sidebar.get_by_text("Conversations", exact=True).click()
-    sidebar.get_by_role("button", name="New conversation").click()
+    visible(sidebar.get_by_text("Conversations", exact=True)).click()
+    visible(sidebar.get_by_role("button", name="New conversation")).click()
     wait_idle(page)
     assert not messages(page).count()
     ask(page, "About the harbour")
     wait_answer_done(page, 2)
-    sidebar.get_by_role("button", name=re.compile("About the lighthouse")).wait_for()
-    search = sidebar.get_by_label("Search", exact=True)
+    visible(sidebar.get_by_role("button", name=re.compile("About the lighthouse"))).wait_for()
+    search = visible(sidebar.get_by_label("Search", exact=True))
     search.fill("harbour")
     search.press("Enter")
     wait_idle(page)
     assert sidebar.get_by_role("button", name=re.compile("About the lighthouse")).count() == 0
-    sidebar.get_by_role("button", name=re.compile("About the harbour")).wait_for()
-    title = sidebar.get_by_label("Rename this conversation", exact=True)
+    visible(sidebar.get_by_role("button", name=re.compile("About the harbour"))).wait_for()
+    title = visible(sidebar.get_by_label("Rename this conversation", exact=True))
     title.fill("Harbour notes")
     title.press("Enter")
     wait_idle(page)
-    sidebar.get_by_role("button", name="Rename").click()
+    visible(sidebar.get_by_role("button", name="Rename")).click()
     wait_idle(page)
     search.fill("")
     search.press("Enter")
-    sidebar.get_by_role("button", name=re.compile("Harbour notes")).wait_for()
-    sidebar.get_by_role("button", name="Delete").click()
+    visible(sidebar.get_by_role("button", name=re.compile("Harbour notes"))).wait_for()
+    visible(sidebar.get_by_role("button", name="Delete")).click()
     wait_idle(page)
     assert not messages(page).count()  # a new conversation in its place
     assert sidebar.get_by_role("button", name=re.compile("Harbour notes")).count() == 0
-    sidebar.get_by_role("button", name=re.compile("About the lighthouse")).click()
+    visible(sidebar.get_by_role("button", name=re.compile("About the lighthouse"))).click()
     messages(page).filter(has_text="About the lighthouse").first.wait_for()
 
 
@@ -185,7 +190,7 @@ def test_a_markdown_image_in_an_imported_answer_is_never_fetched(page) -> None:
         conversation = Conversation()
         conversation.ask(f"Look ![question pixel]({leak}&from=question)").answer = f"Sure ![tracking pixel]({leak})"
         go(page, "Image chat")
-        page.get_by_role("button", name=re.compile("Import")).click()
+        visible(page.get_by_role("button", name=re.compile("Import"))).click()
         upload(page, "A JSON export", [("leak.json", conversation.to_json().encode(), "application/json")])
         page.get_by_text("image: tracking pixel").first.wait_for()
         page.get_by_text("image: question pixel").first.wait_for()
@@ -205,12 +210,12 @@ def test_two_sessions_on_two_checkpoints_answer_without_evicting_each_other(brow
         wait_loaded(first)
         wait_loaded(second)
         go(second, "Settings")
-        second.get_by_text("Local folder", exact=True).click()
+        visible(second.get_by_text("Local folder", exact=True)).click()
         wait_idle(second)
         second.get_by_label("Checkpoint folder path", exact=True).fill(str(folder))
         second.get_by_label("Checkpoint folder path", exact=True).press("Tab")
         wait_idle(second)
-        second.get_by_role("button", name="Apply / Load").click()
+        visible(second.get_by_role("button", name="Apply / Load")).click()
         second.get_by_test_id("stSidebar").get_by_text(str(folder)).first.wait_for()
         wait_loaded(second)
         go(second, "Image chat")
@@ -227,14 +232,14 @@ def test_two_sessions_on_two_checkpoints_answer_without_evicting_each_other(brow
 
         # A failed load in the second session leaves both loaded models in place for the first.
         go(second, "Settings")
-        second.get_by_text("Hub id", exact=True).click()
+        visible(second.get_by_text("Hub id", exact=True)).click()
         wait_idle(second)
         second.get_by_label("Hub id (owner/name)", exact=True).fill("OpenGVLab/No-Such-Model-1B")
         second.get_by_label("Hub id (owner/name)", exact=True).press("Tab")
         wait_idle(second)
-        second.get_by_text("Allow this checkpoint's own code").click()
-        second.get_by_role("button", name="Apply / Load").click()
-        second.get_by_test_id("stSidebar").get_by_text("Could not download").wait_for(timeout=60_000)
+        visible(second.get_by_text("Allow this checkpoint's own code")).click()
+        visible(second.get_by_role("button", name="Apply / Load")).click()
+        visible(second.get_by_test_id("stSidebar").get_by_text("Could not download")).wait_for(timeout=60_000)
         ask(first, "Still there?")
         wait_answer_done(first, 6)
         assert "Loaded on this server (2)" in sidebar_residents(first)
@@ -292,11 +297,11 @@ def test_kill_9_mid_answer_then_restart_brings_everything_back(browser, own_app)
         path = link.split("/", 3)[3]
         tab.goto(f"{own_app['server'].url}/{path}")
         wait_loaded(tab)
-        tab.get_by_text("Interrupted: the server stopped").wait_for()
+        visible(tab.get_by_text("Interrupted: the server stopped")).wait_for()
         assert tab.get_by_test_id("stSidebarNav").get_by_text("Multi-image compare").count() == 1
         assert first_answer in answer_text(tab, 1)
         assert kept[:40].strip() in answer_text(tab, 3)
-        tab.get_by_text(re.compile(r"\+ 4,000 answer budget")).wait_for()  # its settings came back too
+        visible(tab.get_by_text(re.compile(r"\+ 4,000 answer budget"))).wait_for()  # its settings came back too
         screenshot(tab, "restored-after-restart")
     finally:
         tab.context.close()
@@ -318,18 +323,18 @@ def test_the_password_gate_lets_in_only_the_right_password(browser, tmp_path) ->
     gated = launch_app(tmp_path / "gated", {"INTERNVL_PASSWORD": "open sesame"})
     tab = new_tab(browser, gated.url)
     try:
-        field = tab.get_by_label("Password", exact=True)
+        field = visible(tab.get_by_label("Password", exact=True))
         field.fill("wrong")
-        tab.get_by_role("button", name="Enter").click()
-        tab.get_by_text("That password is not right.").wait_for()
+        visible(tab.get_by_role("button", name="Enter")).click()
+        visible(tab.get_by_text("That password is not right.")).wait_for()
         assert tab.get_by_test_id("stChatInputTextArea").count() == 0
         field.fill("open sesame")
-        tab.get_by_role("button", name="Enter").click()
+        visible(tab.get_by_role("button", name="Enter")).click()
         wait_loaded(tab)
-        tab.get_by_test_id("stChatInputTextArea").wait_for()
+        visible(tab.get_by_test_id("stChatInputTextArea")).wait_for()
         # A user (not an admin) may not load hub ids or folders.
         go(tab, "Settings")
-        tab.get_by_text("An admin can load other checkpoints").wait_for()
+        visible(tab.get_by_text("An admin can load other checkpoints")).wait_for()
         assert tab.get_by_text("Local folder", exact=True).count() == 0
     finally:
         tab.context.close()
@@ -347,7 +352,7 @@ def test_a_question_beyond_the_cap_waits_in_line_and_says_so(browser, tmp_path) 
         ask(first, LONG)
         wait_until(lambda: len(answer_text(first, 1)) > 20, what="the first answer to stream")
         ask(second, "My turn?")
-        second.get_by_text("Waiting for the model: 1 answer ahead of yours.").wait_for()
+        visible(second.get_by_text("Waiting for the model: 1 answer ahead of yours.")).wait_for()
         screenshot(second, "waiting-in-line")
         click_stop_if_still_there(first)
         wait_answer_done(second, 2)
