@@ -141,8 +141,8 @@ def answer_pending(
             return
     with place, st.chat_message("assistant"):
         _follow(page, live, run)
-    if run.save_error:
-        place.warning(run.save_error)
+    if run.save_error:  # shown by the action row after the rerun: the answer is on screen but not kept
+        st.session_state[f"action_error_{page}"] = run.save_error
     st.rerun()
 
 

@@ -72,7 +72,7 @@ def render(page: str, live: LiveConversation, answering: bool) -> None:
             args=(page, live),
             help="Opens the export as a new conversation on this page",
         )
-    problem = st.session_state.pop(f"import_error_{page}", None)
+    problem = st.session_state.pop(f"action_error_{page}", None)
     if problem:
         st.error(problem)
 
@@ -86,7 +86,7 @@ def _regenerate(live: LiveConversation) -> None:
 def _resend(page: str, live: LiveConversation, edit_key: str) -> None:
     question = st.session_state.get(edit_key, "").strip()
     if not question:
-        st.session_state[f"import_error_{page}"] = "The edited question is empty."
+        st.session_state[f"action_error_{page}"] = "The edited question is empty."
         return
     live.conversation.turns[-1] = edited(live.conversation.turns[-1], question)
     _save(live)
@@ -103,7 +103,7 @@ def _import(page: str, live: LiveConversation) -> None:
     try:
         imported = Conversation.from_json(uploaded.getvalue())
     except ConversationError as error:
-        st.session_state[f"import_error_{page}"] = f"Could not import {uploaded.name}: {error}"
+        st.session_state[f"action_error_{page}"] = f"Could not import {uploaded.name}: {error}"
         return
     fresh = conversations.start_new(page)
     fresh.conversation = imported
@@ -114,4 +114,4 @@ def _save(live: LiveConversation, page: str | None = None) -> None:
     try:
         services().workspace.save(live)
     except StoreError as error:
-        st.session_state[f"import_error_{page or live.page}"] = str(error)
+        st.session_state[f"action_error_{page or live.page}"] = str(error)

@@ -145,3 +145,14 @@ def test_an_image_is_decoded_once_for_its_check_preview_thumbnail_and_boxes(monk
     app.run()  # a rerun decodes nothing again
     assert any("box(es) from the answer" in c for image in app.image for c in image.captions)
     assert len(decodes) == 1
+
+
+def test_a_full_store_says_so_and_keeps_the_question(monkeypatch) -> None:
+    from components.model_cache import services
+
+    app = start("image", FakeEngine(["never", "shown"]))
+    monkeypatch.setattr(services().workspace.store, "quota_bytes", 10)
+    ask(app, "Will this be kept?")
+    errors = [e.value for e in app.error]
+    assert any("storage is full" in e and "Delete conversations" in e for e in errors), errors
+    assert texts(app)[0] == "Will this be kept?"
