@@ -3,6 +3,7 @@
     python -m model_backend ask --model demo --image photo.jpg "Describe the image."
     python -m model_backend ask --model OpenGVLab/InternVL2-1B --video clip.mp4 --frames 8 --json "What happens?"
     python -m model_backend ask --server http://127.0.0.1:23333/v1 "Hello"
+    printf 'What is this?\nAnd the colours?\n' | python -m model_backend chat --model demo --image photo.jpg --json
     python -m model_backend batch --model demo data.jsonl --out predictions.jsonl --resume
     python -m model_backend make-demo ./demo-checkpoint
     python -m model_backend doctor
@@ -47,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     generation = _add_generation_flags(ask)
     generation.add_argument("--json", action="store_true", help="end with one JSON line: answer and stats")
     _add_server_flags(ask)
+
+    chat = commands.add_parser("chat", help="a conversation: one question per line from stdin, answers streamed")
+    _add_model_flags(chat)
+    chat_media = chat.add_argument_group("media (sent with the first question)")
+    chat_media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
+    chat_media.add_argument("--video", metavar="FILE")
+    _add_video_flags(chat_media)
+    chat_generation = _add_generation_flags(chat)
+    chat_generation.add_argument("--json", action="store_true", help="one JSON line per answer instead of its text")
+    _add_server_flags(chat)
 
     batch = commands.add_parser("batch", help="answer every question of a JSONL/CSV dataset into a JSONL file")
     batch.add_argument("input", metavar="INPUT", type=Path, help="InternVL conversation JSONL, flat JSONL or CSV")
@@ -119,7 +130,7 @@ def _add_server_flags(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("ask", "batch"):
+    if args.command in ("ask", "chat", "batch"):
         if not args.model and not args.server:
             parser.error(f"{args.command} needs --model ID_OR_PATH or --server URL")
         if args.greedy and (args.temperature is not None or args.top_p is not None):
@@ -133,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             from model_backend.batch_cli import run
 
             return run(args, _settings(args), _engine)
+        if args.command == "chat":
+            return _chat(args)
         return _ask(args)
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
@@ -146,9 +159,75 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")  # a random model's text must not crash a narrow terminal
+    _tolerant_stdout()
     conversation = Conversation()
+    images, video = _media(args)
+    conversation.ask(args.question, images=images, video=video)
+    engine = _engine(args)
+    stop = threading.Event()
+    answer = engine.stream(conversation, settings, stop)
+    stopped = _print_streamed(answer, stop)
+    if args.json:
+        print(json.dumps(_record(answer, engine, stopped)), flush=True)
+    if stopped:
+        print("stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    """Keep one conversation over the questions read from stdin (a prompt on a terminal)."""
+    settings = _settings(args)
+    _tolerant_stdout()
+    images, video = _media(args)
+    engine = _engine(args)
+    conversation, failed = Conversation(), False
+    for question in _questions(prompt=sys.stdin.isatty()):
+        first = not any(turn.answered for turn in conversation.turns)
+        conversation.ask(question, images=images if first else (), video=video if first else None)
+        stop = threading.Event()
+        try:
+            answer = engine.stream(conversation, settings, stop)
+            stopped = _drain(answer, stop) if args.json else _print_streamed(answer, stop)
+        except (EngineError, ValueError) as error:  # this question failed; the conversation goes on
+            print(f"error: {_describe(error)}", file=sys.stderr)
+            failed = True
+            continue
+        turn = conversation.turns[-1]
+        turn.answer, turn.stats, turn.stopped = answer.text(), answer.stats, stopped
+        if args.json:
+            turns = sum(1 for t in conversation.turns if t.answered)
+            print(json.dumps({"turn": turns, **_record(answer, engine, stopped)}), flush=True)
+    return EXIT_ERROR if failed else 0
+
+
+def _questions(prompt: bool):
+    """Non-empty lines from stdin; on a terminal each is asked for with a `> ` prompt on stderr."""
+    while True:
+        if prompt:
+            print("> ", end="", file=sys.stderr, flush=True)
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            return
+        if not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+def _drain(answer: Answer, stop: threading.Event) -> bool:
+    """Consume an answer without printing it (JSON mode); Ctrl-C stops it. True if stopped."""
+    try:
+        answer.text()
+    except KeyboardInterrupt:
+        stop.set()
+        answer.text()
+        return True
+    return False
+
+
+def _media(args: argparse.Namespace) -> tuple[tuple[ImageAttachment, ...], VideoAttachment | None]:
     images = tuple(ImageAttachment(_read(path, "image"), name=Path(path).name) for path in args.image)
     video = None
     if args.video:
@@ -160,39 +239,36 @@ def _ask(args: argparse.Namespace) -> int:
             end_s=args.end,
             tiles_per_frame=args.tiles_per_frame,
         )
-    conversation.ask(args.question, images=images, video=video)
     if args.image and not args.server:
         from model_backend.preprocess.images import open_image
 
         for path in args.image:
             open_image(path)  # a damaged image should fail now, not after a load that may take minutes
+    return images, video
 
-    engine = _engine(args)
-    stop = threading.Event()
-    answer = engine.stream(conversation, settings, stop)
-    stopped = _print_streamed(answer, stop)
-    text = answer.text()  # already drained; returns the joined pieces
-    if args.json:
-        stats = answer.stats
-        record = {
-            "answer": text,
-            "model": engine.label,
-            "prompt_tokens": stats.prompt_tokens,
-            "visual_tokens": stats.visual_tokens,
-            "tiles": stats.tiles,
-            "time_to_first_token_s": stats.time_to_first_token_s,
-            "tokens_per_s": stats.tokens_per_s,
-            "new_tokens": stats.new_tokens,
-            "thinking_tokens": stats.thinking_tokens,
-            "peak_gpu_memory_gb": stats.peak_gpu_memory_gb,
-            "stages": stats.stages,
-            "stopped": stopped,
-        }
-        print(json.dumps(record), flush=True)
-    if stopped:
-        print("stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+
+def _record(answer: Answer, engine: Engine, stopped: bool) -> dict:
+    """The `--json` fields of one answer."""
+    stats = answer.stats
+    return {
+        "answer": answer.text(),  # already drained; returns the joined pieces
+        "model": engine.label,
+        "prompt_tokens": stats.prompt_tokens,
+        "visual_tokens": stats.visual_tokens,
+        "tiles": stats.tiles,
+        "time_to_first_token_s": stats.time_to_first_token_s,
+        "tokens_per_s": stats.tokens_per_s,
+        "new_tokens": stats.new_tokens,
+        "thinking_tokens": stats.thinking_tokens,
+        "peak_gpu_memory_gb": stats.peak_gpu_memory_gb,
+        "stages": stats.stages,
+        "stopped": stopped,
+    }
+
+
+def _tolerant_stdout() -> None:
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a random model's text must not crash a narrow terminal
 
 
 def _print_streamed(answer: Answer, stop: threading.Event) -> bool:
