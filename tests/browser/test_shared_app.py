@@ -115,34 +115,35 @@ def test_a_refresh_brings_the_conversation_back(page) -> None:
 
 def test_the_conversation_list_starts_searches_renames_and_deletes(page) -> None:
     sidebar = page.get_by_test_id("stSidebar")
+
+    def listed(title: str) -> int:
+        return sidebar.get_by_role("button", name=re.compile(title)).locator("visible=true").count()
+
     ask(page, "About the lighthouse")
     wait_answer_done(page, 2)
     visible(sidebar.get_by_text("Conversations", exact=True)).click()
     visible(sidebar.get_by_role("button", name="New conversation")).click()
-    wait_idle(page)
-    assert not messages(page).count()
+    wait_until(lambda: messages(page).count() == 0, 60, "an empty new conversation")
     ask(page, "About the harbour")
     wait_answer_done(page, 2)
     visible(sidebar.get_by_role("button", name=re.compile("About the lighthouse"))).wait_for()
     search = visible(sidebar.get_by_label("Search", exact=True))
     search.fill("harbour")
     search.press("Enter")
-    wait_idle(page)
-    assert sidebar.get_by_role("button", name=re.compile("About the lighthouse")).count() == 0
+    wait_until(lambda: listed("About the lighthouse") == 0, 60, "the search to leave the lighthouse out")
     visible(sidebar.get_by_role("button", name=re.compile("About the harbour"))).wait_for()
     title = visible(sidebar.get_by_label("Rename this conversation", exact=True))
     title.fill("Harbour notes")
     title.press("Enter")
     wait_idle(page)
     visible(sidebar.get_by_role("button", name="Rename")).click()
-    wait_idle(page)
+    visible(sidebar.get_by_role("button", name=re.compile("Harbour notes"))).wait_for()
     search.fill("")
     search.press("Enter")
-    visible(sidebar.get_by_role("button", name=re.compile("Harbour notes"))).wait_for()
+    visible(sidebar.get_by_role("button", name=re.compile("About the lighthouse"))).wait_for()
     visible(sidebar.get_by_role("button", name="Delete")).click()
-    wait_idle(page)
-    assert not messages(page).count()  # a new conversation in its place
-    assert sidebar.get_by_role("button", name=re.compile("Harbour notes")).count() == 0
+    wait_until(lambda: messages(page).count() == 0, 60, "a new conversation in the deleted one's place")
+    wait_until(lambda: listed("Harbour notes") == 0, 60, "the deleted conversation to leave the list")
     visible(sidebar.get_by_role("button", name=re.compile("About the lighthouse"))).click()
     messages(page).filter(has_text="About the lighthouse").first.wait_for()
 
