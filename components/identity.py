@@ -40,9 +40,15 @@ def owner() -> str:
 
 
 def write_cookie() -> None:
-    """Send the new browser id to the browser, once per session (call where an invisible element fits)."""
-    token = st.session_state.pop("set_browser_cookie", None)
+    """Send a new browser id to the browser (call where an invisible element fits).
+
+    It is drawn on every run of the session, not once: an element that appears on one run only
+    shifts the ones after it, and Streamlit then shows a stale copy of them until the run ends,
+    which while an answer streams is the whole answer.
+    """
+    token = st.session_state.get("set_browser_cookie")
     if token is None:
+        st.empty()
         return
     cookie = f"{COOKIE}={token}; Max-Age={_ONE_YEAR_S}; Path=/; SameSite=Strict"
     st.iframe(f"<script>window.parent.document.cookie = {json.dumps(cookie)};</script>", height=1)

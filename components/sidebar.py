@@ -21,9 +21,14 @@ DEMO_BADGE = "Demo checkpoint: random weights, so its answers are random text."
 def render() -> Engine | None:
     """Draw the model panel and return the engine the pages should use (None when none is usable)."""
     identity.owner()
+    # One container per part, so each run draws the same number of sidebar elements: a part that
+    # grows or shrinks would shift the conversation list below it, and Streamlit would show a stale
+    # copy of it until the run ends (the whole answer, while one streams).
     with st.sidebar:
-        engine = _panel()
-        _residents()
+        with st.container():
+            engine = _panel()
+        with st.container():
+            _residents()
         identity.write_cookie()
     failure = model_cache.load_failure() if state.backend() == "local" else None
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
@@ -63,9 +68,10 @@ def _server_panel() -> Engine | None:
 def _local_panel() -> Engine | None:
     spec = state.load_spec()
     st.markdown(f"**Checkpoint** `{spec.checkpoint}`")
+    holder = st.empty()  # the load status; drawn on every run so the elements below keep their places
     engine = model_cache.resident_engine(spec)
     if engine is None and model_cache.load_failure() is None:
-        engine = _load_with_progress(spec)
+        engine = _load_with_progress(spec, holder)
     failure = model_cache.load_failure()
     if failure is not None:
         _failure_panel(failure)
@@ -74,8 +80,7 @@ def _local_panel() -> Engine | None:
     return engine
 
 
-def _load_with_progress(spec: LoadSpec) -> Engine | None:
-    holder = st.empty()
+def _load_with_progress(spec: LoadSpec, holder: st.delta_generator.DeltaGenerator) -> Engine | None:
     with holder.status(f"Loading {spec.checkpoint}…", expanded=True):
         bar = st.progress(0.0, text="Starting")
         done = [0.0]  # a stage without a fraction keeps the bar where it was
