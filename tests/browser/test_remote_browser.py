@@ -75,8 +75,12 @@ def clear(page) -> None:
     """Clear the image chat's conversation (its button, not the uploader's)."""
     # While a rerun settles, Streamlit may keep a hidden copy of the old button: click the visible one.
     page.locator(".st-key-clear_image button").locator("visible=true").click()
+    # Wait for the outcome, not for the script state: on a busy machine the rerun may not have started yet.
+    deadline = time.monotonic() + 60
+    while messages(page).count():
+        assert time.monotonic() < deadline, "Clear did not empty the conversation within 60 s"
+        page.wait_for_timeout(100)
     wait_idle(page)
-    assert not messages(page).count()
 
 
 def server_cpu_seconds(target: RunningServer) -> float:
