@@ -41,20 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", metavar="QUESTION")
     _add_model_flags(ask)
 
-    media = ask.add_argument_group("media")
-    media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
-    media.add_argument("--video", metavar="FILE")
-    _add_video_flags(media)
+    _add_media_flags(ask, "media")
     generation = _add_generation_flags(ask)
     generation.add_argument("--json", action="store_true", help="end with one JSON line: answer and stats")
     _add_server_flags(ask)
 
     chat = commands.add_parser("chat", help="a conversation: one question per line from stdin, answers streamed")
     _add_model_flags(chat)
-    chat_media = chat.add_argument_group("media (sent with the first question)")
-    chat_media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
-    chat_media.add_argument("--video", metavar="FILE")
-    _add_video_flags(chat_media)
+    _add_media_flags(chat, "media (sent with the first question)")
     chat_generation = _add_generation_flags(chat)
     chat_generation.add_argument("--json", action="store_true", help="one JSON line per answer instead of its text")
     _add_server_flags(chat)
@@ -95,6 +89,13 @@ def _add_model_flags(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
     model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
     model.add_argument("--allow-remote-code", action="store_true", help="let an unknown checkpoint run its own code")
+
+
+def _add_media_flags(parser: argparse.ArgumentParser, title: str) -> None:
+    media = parser.add_argument_group(title)
+    media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
+    media.add_argument("--video", metavar="FILE")
+    _add_video_flags(media)
 
 
 def _add_video_flags(media: argparse._ArgumentGroup) -> None:
