@@ -7,12 +7,23 @@ model's name (`'4B' in name`); it reads the fields here (or the checkpoint's own
 
 Sources: the seeds in `../shared/seeds/` (001: InternVL2.5 README and layer counts; 003:
 InternVL2 model card; 004: InternVL-Chat-V1-2 card; 000: InternVL2 layer counts) and
-DESIGN.md section 2. The InternVL3 rows are not in the seeds; they follow the InternVL3 model
-cards (InternViT-300M-448px-V2_5 or InternViT-6B-448px-V2_5 + Qwen2.5 or InternLM3; template
-internvl2_5). The InternVL3.5 rows follow the InternVL3.5 model cards ("InternVL3.5 Family" table:
-vision / language / total parameters; Qwen3 and GPT-OSS LLMs, InternViT-300M or -6B; 32K SFT
-context) and their LLMs' configs for the layer counts. InternVL3.5 has a thinking mode
-(`thinking`, see `model_backend.thinking`).
+DESIGN.md section 2. The InternVL3 and InternVL3.5 rows are not in the seeds; they were checked
+against: the OpenGVLab/InternVL README "Model Zoo" (github.com/OpenGVLab/InternVL, README.md:
+InternVL3 vision / language parts, InternVL3.5 vision / language / total parameters); the
+InternVL3 quick start (internvl.readthedocs.io/en/latest/internvl3.0/quick_start.html: total
+parameters; the InternVL3 report, arXiv:2504.10479 Table 1, rounds some differently, e.g. 2B as
+1.9B); the InternVL3.5 report (arXiv:2508.18265 Table 1 and section 2.2: 32K sequences); the
+official training scripts, which set the checkpoint's `template` from `--conv_style`
+(internvl_chat/shell/internvl3.0/2nd_finetune/*.sh: internvl2_5 for all seven InternVL3 sizes,
+the InternLM3-based 9B included, 16384 tokens; internvl_chat_gpt_oss/shell/internvl3_5_qwen3/
+*_sft.sh: internvl2_5, 32768; internvl_chat_gpt_oss/shell/internvl3_5_gpt_oss/*.sh:
+internvl3_5_gpt_oss, a Harmony-format template registered in internvl_chat_gpt_oss/internvl/
+model/internvl_chat/conversation.py); the LLM layer counts from the Qwen2.5 report
+(arXiv:2412.15115 Table 1), the Qwen3 report (arXiv:2505.09388 Tables 1-2),
+internlm3-8b-instruct's config.json as quoted verbatim in public test fixtures (48) and the
+gpt-oss-20b model card (24); transformers v4.55.0's release notes (first release with GPT-OSS;
+internvl_chat_gpt_oss/requirements.txt pins transformers==4.55.0). InternVL3.5 has a thinking
+mode (`thinking`, see `model_backend.thinking`).
 
 >>> find_entry("opengvlab/internvl2-1b").llm
 'Qwen2-0.5B-Instruct'
@@ -92,16 +103,19 @@ def _entry(name, family, llm, params_b, layers, vision, template, image_handling
     )
 
 
-def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None):
-    """An InternVL3.5 row: template internvl2_5, 32K context (its SFT window), thinking mode."""
+def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None, template="internvl2_5"):
+    """An InternVL3.5 row: template internvl2_5 (GPT-OSS: its own), 32K context (its SFT window), thinking mode."""
     return _entry(
-        name, "InternVL3.5", llm, params_b, layers, vision, "internvl2_5", context=32768, thinking=True,
+        name, "InternVL3.5", llm, params_b, layers, vision, template, context=32768, thinking=True,
         server_only=server_only,
     )  # fmt: skip
 
 
 #: Why the largest MoE is not loaded in-process: its bf16 weights alone are about 480 GB.
 TOO_BIG_FOR_ONE_GPU = "its bf16 weights take about 480 GB, far more than one 80 GB GPU holds; serve it (LMDeploy, vLLM)"
+#: The GPT-OSS checkpoint's conversation template (Harmony format, `<|start|>…<|end|>`), not internvl2_5:
+#: its training scripts pass `--conv_style internvl3_5_gpt_oss`, which becomes config.json's `template`.
+GPT_OSS_TEMPLATE = "internvl3_5_gpt_oss"
 #: GPT-OSS's LLM class (GptOssForCausalLM) arrived in transformers 4.55, after our pin.
 NEEDS_NEWER_TRANSFORMERS = "its GPT-OSS LLM needs transformers >= 4.55 (pinned: 4.51.3); serve it with vLLM"
 
@@ -156,7 +170,14 @@ CATALOG: tuple[CatalogEntry, ...] = (
     _v35("InternVL3_5-38B", "Qwen3-32B", 38.4, 64, VISION_6B),
     _v35("InternVL3_5-30B-A3B", "Qwen3-30B-A3B (MoE, 3B active)", 30.8, 48),
     _v35("InternVL3_5-241B-A28B", "Qwen3-235B-A22B (MoE, 22B active)", 240.7, 94, VISION_6B, TOO_BIG_FOR_ONE_GPU),
-    _v35("InternVL3_5-GPT-OSS-20B-A4B-Preview", "gpt-oss-20b (MoE)", 21.2, 24, server_only=NEEDS_NEWER_TRANSFORMERS),
+    _v35(
+        "InternVL3_5-GPT-OSS-20B-A4B-Preview",
+        "gpt-oss-20b (MoE)",
+        21.2,
+        24,
+        server_only=NEEDS_NEWER_TRANSFORMERS,
+        template=GPT_OSS_TEMPLATE,
+    ),
 )
 
 

@@ -26,7 +26,7 @@ SEED_LAYERS = {
     "InternVL2_5-1B": 24, "InternVL2_5-2B": 24, "InternVL2_5-4B": 36, "InternVL2_5-8B": 32,
     "InternVL2_5-26B": 48, "InternVL2_5-38B": 64, "InternVL2_5-78B": 80,
 }  # fmt: skip
-TEMPLATES = {"Hermes-2", "internlm2-chat", "phi3-chat", "internvl2_5"}
+TEMPLATES = {"Hermes-2", "internlm2-chat", "phi3-chat", "internvl2_5", "internvl3_5_gpt_oss"}
 
 
 @pytest.mark.parametrize("entry", CATALOG, ids=lambda e: e.name)
@@ -40,7 +40,9 @@ def test_entry_is_consistent(entry):
     if entry.name in SEED_LAYERS:
         assert entry.llm_layers == SEED_LAYERS[entry.name]
     if entry.family in ("InternVL2.5", "InternVL3", "InternVL3.5"):
-        assert entry.template == "internvl2_5"
+        # The GPT-OSS checkpoint is trained with `--conv_style internvl3_5_gpt_oss` (Harmony format).
+        gpt_oss = entry.name == "InternVL3_5-GPT-OSS-20B-A4B-Preview"
+        assert entry.template == ("internvl3_5_gpt_oss" if gpt_oss else "internvl2_5")
     assert entry.thinking == (entry.family == "InternVL3.5")  # the only family with a thinking mode
     if entry.server_only is not None:
         assert entry.family == "InternVL3.5" and "serve" in entry.server_only
