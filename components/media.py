@@ -47,24 +47,22 @@ def check_image(data: bytes, name: str) -> str | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # the multi-image page's 6 images, and some
-def _decode(data: bytes) -> Image.Image | str:
-    """The upload decoded (RGB), or the `MediaError` message; shared read-only, so never modify it."""
+def _decode(data: bytes) -> Image.Image | Exception:
+    """The upload decoded (RGB), or its `MediaError`; shared read-only, so never modify it."""
     from model_backend.preprocess.errors import MediaError
     from model_backend.preprocess.images import open_image
 
     try:
         return open_image(data)
     except MediaError as error:
-        return str(error)  # kept too: a bad file is not decoded again on every rerun
+        return error  # kept too: a bad file is not decoded again on every rerun
 
 
 def decoded(data: bytes) -> Image.Image:
     """The one decode of an upload that every check and preview shares; raises `MediaError`."""
-    from model_backend.preprocess.errors import MediaError
-
     image = _decode(data)
-    if isinstance(image, str):
-        raise MediaError(image)
+    if isinstance(image, Exception):
+        raise image.with_traceback(None)  # the cached error, without the last raise's frames
     return image
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from components import access, state
+from i18n import ExplainedError, Text
 from model_backend.engines.base import Engine
 from model_backend.engines.factory import EngineFactory, Target
 from model_backend.pool import ModelPool
@@ -33,11 +34,20 @@ MAX_CONCURRENT_ENV = "INTERNVL_MAX_CONCURRENT"
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """Why the current LoadSpec did not load; `unavailable` means the hub could not be reached."""
+    """Why the current LoadSpec did not load; `unavailable` means the hub could not be reached.
+
+    `problem` is the error itself (shown by `language.error`, in the visitor's language when it
+    is an `ExplainedError`) or the words of a refusal.
+    """
 
     spec: LoadSpec
-    message: str
+    problem: BaseException | Text | str
     unavailable: bool
+
+    @property
+    def message(self) -> str:
+        """The problem in English (logs and tests)."""
+        return str(self.problem)
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,9 @@ def _failure(spec: LoadSpec, error: Exception) -> LoadFailure:
     from model_backend.loading import CheckpointUnavailable, LoadError
     from model_backend.pool import PoolFullError
 
-    message = str(error) or type(error).__name__
+    problem: BaseException | Text = error
     if not isinstance(error, (LoadError, PoolFullError)):
-        message = f"Loading {spec.checkpoint} failed unexpectedly ({type(error).__name__}): {message}"
-    return LoadFailure(spec, message, isinstance(error, CheckpointUnavailable))
+        problem = ExplainedError(
+            "load.unexpected", detail=f"{type(error).__name__}: {error}", checkpoint=spec.checkpoint
+        )
+    return LoadFailure(spec, problem, isinstance(error, CheckpointUnavailable))

@@ -10,12 +10,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components import access, identity, model_cache, state
+from components import access, cookies, identity, language, model_cache, state
+from components.language import t
 from model_backend.engines.base import Engine
 from model_backend.settings import LoadSpec
 
 DEMO_ID = "demo"
-DEMO_BADGE = "Demo checkpoint: random weights, so its answers are random text."
 
 
 def render() -> Engine | None:
@@ -25,11 +25,12 @@ def render() -> Engine | None:
     # grows or shrinks would shift the conversation list below it, and Streamlit would show a stale
     # copy of it until the run ends (the whole answer, while one streams).
     with st.sidebar:
+        language.switch()
         with st.container():
             engine = _panel()
         with st.container():
             _residents()
-        identity.write_cookie()
+        cookies.write()
     failure = model_cache.load_failure() if state.backend() == "local" else None
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
         _failure_banner(failure)
@@ -38,17 +39,17 @@ def render() -> Engine | None:
 
 def _failure_banner(failure: model_cache.LoadFailure) -> None:
     """On top of every page: the load problem in plain words, and the way out in one click."""
-    headline = "The model hub cannot be reached" if failure.unavailable else "The model could not be loaded"
-    st.error(f"**{headline}.** {failure.message} Your conversations are kept.")
+    headline = t("sidebar.hub_unreachable" if failure.unavailable else "sidebar.load_failed")
+    language.error(failure.problem, prefix=f"**{headline}**", suffix=t("common.kept"))
     if failure.spec.checkpoint != DEMO_ID:
-        st.button("Use the offline demo checkpoint", key="use_demo_main", on_click=_use_demo, icon=":material/bolt:")
+        st.button(t("sidebar.use_demo"), key="use_demo_main", on_click=_use_demo, icon=":material/bolt:")
 
 
 def _panel() -> Engine | None:
-    st.subheader("Model")
+    st.subheader(t("sidebar.model"))
     if st.session_state.get(state.ENGINE_OVERRIDE) is not None:
         engine = model_cache.ensure_engine()
-        st.caption(f"Test engine: {getattr(engine, 'label', 'fake')}")
+        st.caption(t("sidebar.test_engine", label=getattr(engine, "label", "fake")))
         return engine
     if state.backend() == "server":
         return _server_panel()
@@ -58,16 +59,16 @@ def _panel() -> Engine | None:
 def _server_panel() -> Engine | None:
     server = state.server_spec()
     if server is None:
-        st.warning("No server set: choose one on the Settings page.")
+        st.warning(t("sidebar.no_server"))
         return None
-    st.markdown(f"**Server** `{server.base_url}`  \n**Model** `{server.model}`")
-    st.caption("Answers come from an OpenAI-compatible server.")
+    st.markdown(t("sidebar.server", url=server.base_url, model=server.model))
+    st.caption(t("sidebar.server_caption"))
     return model_cache.ensure_engine()
 
 
 def _local_panel() -> Engine | None:
     spec = state.load_spec()
-    st.markdown(f"**Checkpoint** `{spec.checkpoint}`")
+    st.markdown(t("sidebar.checkpoint", checkpoint=spec.checkpoint))
     holder = st.empty()  # the load status; drawn on every run so the elements below keep their places
     engine = model_cache.resident_engine(spec)
     if engine is None and model_cache.load_failure() is None:
@@ -81,8 +82,8 @@ def _local_panel() -> Engine | None:
 
 
 def _load_with_progress(spec: LoadSpec, holder: st.delta_generator.DeltaGenerator) -> Engine | None:
-    with holder.status(f"Loading {spec.checkpoint}…", expanded=True):
-        bar = st.progress(0.0, text="Starting")
+    with holder.status(t("sidebar.loading", checkpoint=spec.checkpoint), expanded=True):
+        bar = st.progress(0.0, text=t("sidebar.starting"))
         done = [0.0]  # a stage without a fraction keeps the bar where it was
 
         def progress(message: str, fraction: float | None) -> None:
@@ -90,7 +91,7 @@ def _load_with_progress(spec: LoadSpec, holder: st.delta_generator.DeltaGenerato
                 return  # called from a download worker thread: it cannot draw
             if fraction is not None:
                 done[0] = min(max(fraction, 0.0), 1.0)
-            bar.progress(done[0], text=message)
+            bar.progress(done[0], text=language.render(message))
 
         engine = model_cache.ensure_engine(progress)
     holder.empty()  # the panel below says "Loaded", or explains the failure
@@ -98,14 +99,15 @@ def _load_with_progress(spec: LoadSpec, holder: st.delta_generator.DeltaGenerato
 
 
 def _failure_panel(failure: model_cache.LoadFailure) -> None:
+    """The sidebar's short form of the banner above the page (which carries the message itself)."""
     if failure.unavailable:
-        st.error(f"Could not download **{failure.spec.checkpoint}**.\n\n{failure.message}")
+        st.error(t("sidebar.download_failed", checkpoint=failure.spec.checkpoint))
     else:
-        st.error(failure.message)
-    st.caption("Your conversations are kept.")
+        st.error(t("sidebar.load_failed"))
+    st.caption(t("common.kept"))
     if failure.spec.checkpoint != DEMO_ID:
-        st.button("Use the offline demo checkpoint", type="primary", key="use_demo", on_click=_use_demo)
-    st.button("Try again", key="retry_load", on_click=model_cache.retry)
+        st.button(t("sidebar.use_demo"), type="primary", key="use_demo", on_click=_use_demo)
+    st.button(t("sidebar.try_again"), key="retry_load", on_click=model_cache.retry)
 
 
 def _use_demo() -> None:
@@ -117,20 +119,26 @@ def _loaded_panel(spec: LoadSpec) -> None:
     if loaded is None:
         return
     dtype = str(getattr(loaded, "dtype", spec.dtype)).replace("torch.", "")
-    precision = dtype if spec.quantization == "none" else f"{spec.describe()}, compute {dtype}"
+    if spec.quantization == "none":
+        precision = dtype
+    else:
+        precision = t("sidebar.precision_quantized", quantization=spec.describe(), dtype=dtype)
     memory = getattr(loaded, "memory_gb", None)
-    rows = [f"**Precision** {precision}", f"**Device** {getattr(loaded, 'device', spec.device)}"]
+    rows = [
+        t("sidebar.precision", precision=precision),
+        t("sidebar.device", device=getattr(loaded, "device", spec.device)),
+    ]
     if memory is not None:
-        rows.append(f"**Memory** {memory:.2f} GB" if memory >= 0.01 else "**Memory** under 0.01 GB")
+        rows.append(t("sidebar.memory", memory=_gb(memory)))
     context = getattr(loaded, "context_tokens", None)
     if context:
-        rows.append(f"**Context** {context:,} tokens")
+        rows.append(t("sidebar.context", tokens=f"{context:,}"))
     st.markdown("  \n".join(rows))
-    st.success("Loaded", icon=":material/check_circle:")
+    st.success(t("sidebar.loaded"), icon=":material/check_circle:")
     if getattr(loaded, "is_demo", False):
-        st.warning(DEMO_BADGE, icon=":material/casino:")
+        st.warning(t("sidebar.demo_badge"), icon=":material/casino:")
     for notice in getattr(loaded, "notices", []) or []:
-        st.info(notice)
+        st.info(language.render(notice))
 
 
 def _residents() -> None:
@@ -139,20 +147,20 @@ def _residents() -> None:
     residents = pool.residents()
     if not residents:
         return
-    with st.expander(f"Loaded on this server ({len(residents)})", icon=":material/memory:"):
-        st.caption(f"Memory budget {pool.budget_gb:.1f} GB, {pool.used_gb():.1f} GB counted.")
+    with st.expander(t("sidebar.residents", count=len(residents)), icon=":material/memory:"):
+        st.caption(t("sidebar.budget", budget=f"{pool.budget_gb:.1f}", used=f"{pool.used_gb():.1f}"))
         for number, resident in enumerate(residents):
-            busy = f" · answering ({resident.busy})" if resident.busy else ""
+            busy = t("sidebar.answering", count=resident.busy) if resident.busy else ""
             st.markdown(f"`{resident.spec.checkpoint}` {resident.spec.describe()}  \n{_gb(resident.memory_gb)}{busy}")
             st.button(
-                "Unload",
+                t("sidebar.unload"),
                 key=f"unload_{number}",
                 disabled=bool(resident.busy) or not access.is_admin(),
                 on_click=pool.evict,
                 args=(resident.spec,),
-                help="Free its memory for everyone (admins only); it loads again when someone asks for it",
+                help=t("sidebar.unload_help"),
             )
 
 
 def _gb(value: float) -> str:
-    return f"{value:.2f} GB" if value >= 0.01 else "under 0.01 GB"
+    return t("sidebar.gb", value=f"{value:.2f}") if value >= 0.01 else t("sidebar.under_gb")

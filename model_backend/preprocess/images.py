@@ -43,7 +43,7 @@ _THREADS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefi
 def _describe(source: ImageSource) -> str:
     if isinstance(source, (str, os.PathLike)):
         return f"'{Path(source).name}'"
-    return "This file"
+    return "This file"  # only ever the start of an English sentence: the table has no "this file" key
 
 
 def open_image(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
@@ -71,30 +71,33 @@ def _open_header(source: ImageSource, max_pixels: int) -> Image.Image:
     else:
         if isinstance(source, (bytes, bytearray)):
             if not source:
-                raise MediaError("This file is empty.")
+                raise MediaError("media.image.empty")
             source = io.BytesIO(source)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image = Image.open(source)
         except FileNotFoundError as exc:
-            raise MediaError(f"The image file {_describe(source)} does not exist.") from exc
+            raise MediaError("media.image.missing", name=_describe(source)) from exc
         except Image.DecompressionBombError as exc:
             raise MediaError(
-                f"The image is too large to open safely ({exc}); the limit is {max_pixels / 1e6:.0f} megapixels."
+                "media.image.too_big_to_open", detail=str(exc), limit_mp=f"{max_pixels / 1e6:.0f}"
             ) from exc
         except UnidentifiedImageError as exc:
-            raise MediaError(f"{_describe(source)} is not an image PIL can read (unknown or damaged format).") from exc
+            raise MediaError("media.image.not_an_image", detail=str(exc), name=_describe(source)) from exc
         except (OSError, SyntaxError, ValueError) as exc:
-            raise MediaError(f"{_describe(source)} is not an image PIL can read ({exc}).") from exc
+            raise MediaError("media.image.not_an_image", detail=str(exc), name=_describe(source)) from exc
     width, height = image.size
     if width * height > max_pixels:
         raise MediaError(
-            f"The image is {width}x{height} = {width * height / 1e6:.0f} megapixels; "
-            f"the limit is {max_pixels / 1e6:.0f} megapixels."
+            "media.image.too_many_pixels",
+            width=width,
+            height=height,
+            megapixels=f"{width * height / 1e6:.0f}",
+            limit_mp=f"{max_pixels / 1e6:.0f}",
         )
     if width < 1 or height < 1:
-        raise MediaError(f"The image has no pixels ({width}x{height}).")
+        raise MediaError("media.image.no_pixels", width=width, height=height)
     return image
 
 
@@ -103,7 +106,7 @@ def _damaged_data() -> Iterator[None]:
     try:
         yield
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
-        raise MediaError(f"The image data is damaged or incomplete ({exc}).") from exc
+        raise MediaError("media.image.damaged", detail=str(exc)) from exc
 
 
 def tiles_uint8(image: Image.Image, plan: TilePlan) -> np.ndarray:

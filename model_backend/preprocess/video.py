@@ -28,6 +28,9 @@ VideoSource = str | os.PathLike | bytes | bytearray
 SUPPORTED_VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 MAX_FRAMES = 64
 _OPEN_RANGE = 100000  # the seeds' stand-in for "no bound" (seconds)
+_FORMATS = ", ".join(ext.lstrip(".").upper() for ext in SUPPORTED_VIDEO_EXTENSIONS)
+#: What decord's demuxer says when a file has no video stream at all (an audio-only mp4, say).
+_NO_VIDEO_STREAM = "st_nb >= 0"
 
 
 @dataclass(frozen=True)
@@ -72,34 +75,38 @@ def _reader(source: VideoSource) -> Any:
 
     if isinstance(source, (bytes, bytearray)):
         if not source:
-            raise MediaError("The video file is empty.")
+            raise MediaError("media.video.empty")
         uri: Any = io.BytesIO(bytes(source))
     else:
         path = Path(source)
         if not path.is_file():
-            raise MediaError(f"The video file '{path.name}' does not exist.")
+            raise MediaError("media.video.missing", name=path.name)
         if path.stat().st_size == 0:
-            raise MediaError(f"The video file '{path.name}' is empty.")
+            raise MediaError("media.video.empty")
         uri = str(path)
     try:
         reader = VideoReader(uri, ctx=cpu(0), num_threads=1)
     except Exception as exc:  # decord raises RuntimeError / DECORDError with C++ log text
-        raise MediaError(
-            "This file is not a video that can be decoded "
-            f"(supported: {', '.join(SUPPORTED_VIDEO_EXTENSIONS)}; decoder said: {str(exc).splitlines()[0][:120]})."
-        ) from exc
+        detail = str(exc).strip()
+        if _NO_VIDEO_STREAM in detail:
+            raise MediaError("media.video.no_picture", detail=detail) from exc
+        raise MediaError("media.video.unreadable", detail=detail, formats=_FORMATS) from exc
     if len(reader) == 0:
-        raise MediaError("The video has no frames.")
+        raise MediaError("media.video.no_frames")
     return reader
 
 
 def _info(reader: Any) -> VideoInfo:
     fps = float(reader.get_avg_fps())
     if not fps > 0:
-        raise MediaError("The video does not say its frame rate, so frames cannot be placed in time.")
+        raise MediaError("media.video.no_frame_rate")
     height, width = reader[0].shape[:2]
     count = len(reader)
     return VideoInfo(frame_count=count, fps=fps, duration_s=count / fps, width=int(width), height=int(height))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s"
 
 
 def probe_video(source: VideoSource) -> VideoInfo:
@@ -109,15 +116,15 @@ def probe_video(source: VideoSource) -> VideoInfo:
 
 def _check_request(info: VideoInfo, num_frames: int, start_s: float | None, end_s: float | None) -> None:
     if not 1 <= num_frames <= MAX_FRAMES:
-        raise MediaError(f"The number of frames must be between 1 and {MAX_FRAMES}, not {num_frames}.")
+        raise MediaError("media.video.frame_count", max_frames=MAX_FRAMES, count=num_frames)
     lo = 0.0 if start_s is None else start_s
     hi = info.duration_s if end_s is None else end_s
     if lo < 0 or (end_s is not None and end_s < 0):
-        raise MediaError(f"Times must not be negative (got {lo:g}–{hi:g} s).")
+        raise MediaError("media.video.negative_time")
     if hi <= lo:
-        raise MediaError(f"The time range {lo:g}–{hi:g} s is empty: the end must come after the start.")
+        raise MediaError("media.video.empty_range", start=_seconds(lo), end=_seconds(hi))
     if lo >= info.duration_s:
-        raise MediaError(f"The time range {lo:g}–{hi:g} s lies outside the {info.duration_s:.1f} s video.")
+        raise MediaError("media.video.range_outside", start=_seconds(lo), duration=_seconds(info.duration_s))
 
 
 def _sample(reader: Any, num_frames: int, start_s: float | None, end_s: float | None) -> list[SampledFrame]:
@@ -127,7 +134,7 @@ def _sample(reader: Any, num_frames: int, start_s: float | None, end_s: float | 
     try:
         batch = reader.get_batch(indices).asnumpy()
     except Exception as exc:
-        raise MediaError(f"The video could not be decoded at the requested frames ({exc}).") from exc
+        raise MediaError("media.video.damaged", detail=str(exc).strip()) from exc
     return [
         SampledFrame(index=i, timestamp_s=i / info.fps, image=Image.fromarray(frame))
         for i, frame in zip(indices, batch, strict=True)
