@@ -103,10 +103,10 @@ def _entry(name, family, llm, params_b, layers, vision, template, image_handling
     )
 
 
-def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None, template="internvl2_5"):
+def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None, template="internvl2_5", thinking=True):
     """An InternVL3.5 row: template internvl2_5 (GPT-OSS: its own), 32K context (its SFT window), thinking mode."""
     return _entry(
-        name, "InternVL3.5", llm, params_b, layers, vision, template, context=32768, thinking=True,
+        name, "InternVL3.5", llm, params_b, layers, vision, template, context=32768, thinking=thinking,
         server_only=server_only,
     )  # fmt: skip
 
@@ -177,6 +177,9 @@ CATALOG: tuple[CatalogEntry, ...] = (
         24,
         server_only=NEEDS_NEWER_TRANSFORMERS,
         template=GPT_OSS_TEMPLATE,
+        # No source says the <think> system prompt applies to it: its Harmony template reasons in
+        # its own channels ("Reasoning: low"), so the app offers no thinking switch for it.
+        thinking=False,
     ),
 )
 

@@ -43,7 +43,8 @@ def test_entry_is_consistent(entry):
         # The GPT-OSS checkpoint is trained with `--conv_style internvl3_5_gpt_oss` (Harmony format).
         gpt_oss = entry.name == "InternVL3_5-GPT-OSS-20B-A4B-Preview"
         assert entry.template == ("internvl3_5_gpt_oss" if gpt_oss else "internvl2_5")
-    assert entry.thinking == (entry.family == "InternVL3.5")  # the only family with a thinking mode
+    # InternVL3.5 is the only family with a <think> mode; its GPT-OSS model reasons its own (Harmony) way.
+    assert entry.thinking == (entry.family == "InternVL3.5" and entry.template == "internvl2_5")
     if entry.server_only is not None:
         assert entry.family == "InternVL3.5" and "serve" in entry.server_only
     bf16, int8, int4 = (entry.memory_gb(q) for q in ("none", "8bit", "4bit"))
