@@ -7,14 +7,15 @@ progress), and the four pages. Run with `make run`; `INTERNVL_MODEL` picks the f
 import streamlit as st
 
 from components import access, sidebar
+from components.language import t
 
 st.set_page_config(page_title="InternVL Studio", layout="wide")  # default favicon: no font fetch offline
 
 pages = [
-    st.Page("app_pages/image_chat.py", title="Image chat", icon=":material/image:", default=True),
-    st.Page("app_pages/multi_image.py", title="Multi-image compare", icon=":material/compare:"),
-    st.Page("app_pages/video_qa.py", title="Video QA", icon=":material/movie:"),
-    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+    st.Page("app_pages/image_chat.py", title=t("app.page.image_chat"), icon=":material/image:", default=True),
+    st.Page("app_pages/multi_image.py", title=t("app.page.multi_image"), icon=":material/compare:"),
+    st.Page("app_pages/video_qa.py", title=t("app.page.video_qa"), icon=":material/movie:"),
+    st.Page("app_pages/settings.py", title=t("app.page.settings"), icon=":material/settings:"),
 ]
 # The pages live in app_pages/, not pages/: Streamlit 1.67 treats a folder named `pages` next to
 # the entry file as a legacy multipage app until st.navigation has run once, so the first hit on
