@@ -95,6 +95,10 @@ def sidebar_residents(page) -> str:
     if "Memory budget" not in expander.inner_text():
         visible(header).click()
         visible(expander.get_by_text("Memory budget")).wait_for()
+    # The rows arrive after the caption on a busy server: wait for one Unload button per model.
+    count = int(re.search(r"\((\d)\)", header.inner_text()).group(1))
+    unload = expander.get_by_role("button", name="Unload").locator("visible=true")
+    wait_until(lambda: unload.count() >= count, 60, f"{count} loaded models listed")
     return expander.inner_text()
 
 
