@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 SERVER_VENV := .venv-server
-APT_PACKAGES := chromium ffmpeg fonts-dejavu-core
+# fonts-wqy-microhei: Chinese glyphs, so the browser tests' Chinese screenshots show text, not boxes.
+APT_PACKAGES := chromium ffmpeg fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format bench system-packages

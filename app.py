@@ -9,7 +9,8 @@ import streamlit as st
 from components import access, sidebar
 from components.language import t
 
-st.set_page_config(page_title="InternVL Studio", layout="wide")  # default favicon: no font fetch offline
+# A local favicon: without one, Streamlit shows the page's Material icon, fetched from fonts.gstatic.com.
+st.set_page_config(page_title="InternVL Studio", page_icon="assets/favicon.png", layout="wide")
 
 pages = [
     st.Page("app_pages/image_chat.py", title=t("app.page.image_chat"), icon=":material/image:", default=True),

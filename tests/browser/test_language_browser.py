@@ -1,0 +1,79 @@
+"""The UI language in real Chromium: the browser's language first, the switch remembered per browser,
+and no request leaving the machine for icons or fonts on any page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+from helpers import wait_idle
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+PAGES = ("image_chat", "multi_image", "video_qa", "settings")
+
+
+def open_tab(browser, url: str, locale: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1200}, locale=locale)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(url)
+    return tab
+
+
+def wait_sidebar_says(tab, words: str) -> None:
+    tab.get_by_test_id("stSidebar").get_by_text(words, exact=True).first.wait_for(timeout=180_000)
+
+
+def test_a_chinese_browser_starts_in_chinese(browser, server) -> None:
+    tab = open_tab(browser, server.url, "zh-CN")
+    try:
+        wait_sidebar_says(tab, "已加载")
+        nav = tab.get_by_test_id("stSidebarNav")
+        for title in ("图片对话", "多图对比", "视频问答", "设置"):
+            nav.get_by_text(title, exact=True).wait_for()
+        tab.get_by_test_id("stSidebar").get_by_text("模型", exact=True).first.wait_for()
+        screenshot(tab, "chinese-image-chat")
+    finally:
+        tab.context.close()
+
+
+def test_the_language_switch_applies_at_once_and_is_remembered_by_the_browser(browser, server) -> None:
+    tab = open_tab(browser, server.url, "en-US")
+    try:
+        wait_sidebar_says(tab, "Loaded")
+        tab.get_by_test_id("stSidebar").get_by_text("简体中文", exact=True).click()
+        wait_sidebar_says(tab, "已加载")
+        tab.get_by_test_id("stSidebarNav").get_by_text("设置", exact=True).wait_for()
+        # A reload is a new session: only the cookie can bring the choice back.
+        tab.wait_for_function("document.cookie.includes('internvl_studio_language=zh')")
+        tab.reload()
+        wait_sidebar_says(tab, "已加载")
+        tab.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+        wait_sidebar_says(tab, "Loaded")
+        tab.wait_for_function("document.cookie.includes('internvl_studio_language=en')")
+        tab.reload()
+        wait_sidebar_says(tab, "Loaded")
+    finally:
+        tab.context.close()
+
+
+def test_no_page_asks_another_machine_for_anything(browser, server) -> None:
+    """Offline use: fonts, icons and the favicon all come from the app's own server."""
+    tab = open_tab(browser, server.url, "en-US")
+    asked: list[str] = []
+    tab.on("request", lambda request: asked.append(request.url))
+    try:
+        wait_sidebar_says(tab, "Loaded")
+        for page in PAGES:
+            tab.goto(f"{server.url}/{page}")
+            wait_sidebar_says(tab, "Loaded")
+            wait_idle(tab)
+        local = urlparse(server.url).hostname
+        elsewhere = [url for url in asked if urlparse(url).scheme in ("http", "https", "ws", "wss")]
+        elsewhere = [url for url in elsewhere if urlparse(url).hostname != local]
+        assert asked and elsewhere == []
+    finally:
+        tab.context.close()
