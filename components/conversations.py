@@ -11,11 +11,14 @@ import time
 import streamlit as st
 
 from components import identity, state
+from components.language import t
 from components.model_cache import services
 from model_backend.settings import GenerationSettings, LoadSpec, SettingsError
 from model_backend.workspace import LiveConversation
 
 QUERY = "c"
+#: The title the store gives a conversation before its first question (shown in the visitor's language).
+_STORE_DEFAULT_TITLE = "New conversation"
 
 
 def current(page: str) -> LiveConversation:
@@ -28,7 +31,7 @@ def current(page: str) -> LiveConversation:
         live = workspace.open(wanted, who)
         if live is None or live.page != page:
             if st.session_state.get(key) != wanted:
-                st.info("That conversation link is not available in this browser, so a new conversation started.")
+                st.info(t("conversations.link_unavailable"))
             live = None
     if live is None and st.session_state.get(key):
         live = workspace.open(st.session_state[key], who)
@@ -73,19 +76,24 @@ def start_new(page: str) -> LiveConversation:
 def sidebar_list(page: str, live: LiveConversation) -> None:
     """New, search, switch, rename and delete, for this page's conversations."""
     workspace, who = services().workspace, identity.owner()
-    with st.sidebar, st.expander("Conversations", icon=":material/forum:", expanded=False):
-        st.button("New conversation", key=f"new_{page}", icon=":material/add:", on_click=start_new, args=(page,))
-        query = st.text_input("Search", key=f"search_{page}", placeholder="Words in questions or answers")
+    with st.sidebar, st.expander(t("conversations.title"), icon=":material/forum:", expanded=False):
+        st.button(t("conversations.new"), key=f"new_{page}", icon=":material/add:", on_click=start_new, args=(page,))
+        query = st.text_input(
+            t("conversations.search"), key=f"search_{page}", placeholder=t("conversations.search_placeholder")
+        )
         summaries = workspace.list(who, page, query)
         if not summaries:
-            st.caption("No saved conversations yet." if not query else "Nothing matches.")
+            st.caption(t("conversations.none_yet") if not query else t("conversations.no_match"))
         for summary in summaries[:30]:
             current_one = summary.id == live.id
-            label = ("▸ " if current_one else "") + summary.title
+            title = t("conversations.new") if summary.title == _STORE_DEFAULT_TITLE else summary.title
             st.button(
-                label,
+                ("▸ " if current_one else "") + title,
                 key=f"open_{page}_{summary.id}",
-                help=time.strftime("Last change %Y-%m-%d %H:%M", time.localtime(summary.updated)),
+                help=t(
+                    "conversations.last_change",
+                    when=time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.updated)),
+                ),
                 on_click=_open,
                 args=(page, summary.id),
                 disabled=current_one,
@@ -93,10 +101,12 @@ def sidebar_list(page: str, live: LiveConversation) -> None:
             )
         if live.stored:
             title_key = f"rename_{page}_{live.id}"
-            st.text_input("Rename this conversation", key=title_key)
+            st.text_input(t("conversations.rename_label"), key=title_key)
             rename, delete = st.columns(2)
-            rename.button("Rename", key=f"do_rename_{page}", on_click=_rename, args=(live.id, title_key))
-            delete.button("Delete", key=f"delete_{page}", on_click=_delete, args=(page, live.id))
+            rename.button(
+                t("conversations.rename"), key=f"do_rename_{page}", on_click=_rename, args=(live.id, title_key)
+            )
+            delete.button(t("conversations.delete"), key=f"delete_{page}", on_click=_delete, args=(page, live.id))
 
 
 def _session_key(page: str) -> str:
