@@ -4,10 +4,11 @@ import streamlit as st
 
 from components import media
 from components.chat_page import ChatPage
+from components.language import t
 
 PAGE = "image"
 
-page = ChatPage.open(PAGE, "Image chat")
+page = ChatPage.open(PAGE, t("app.page.image_chat"))
 conversation = page.conversation
 
 picker, preview = st.columns([3, 2])
@@ -17,15 +18,15 @@ with preview:
     if image is not None:
         media.show_tile_preview(image, page.settings.max_tiles)
     else:
-        st.caption("No image: the model answers from text alone.")
+        st.caption(t("image_chat.no_image"))
 
 page.show_conversation(draw_boxes=True)
 
-question = st.chat_input("Ask about the image, or anything", disabled=page.answering)
+question = st.chat_input(t("image_chat.ask"), disabled=page.answering)
 if (
     suggested
     and not conversation.turns
-    and st.button(f"Ask: {suggested}", key="ask_suggested", icon=":material/lightbulb:")
+    and st.button(t("image_chat.ask_suggested", question=suggested), key="ask_suggested", icon=":material/lightbulb:")
 ):
     question = suggested
 if question:

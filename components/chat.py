@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import grounding_view, media, model_cache, stats
+from components import chat_actions, grounding_view, language, media, model_cache, stats
+from components.language import t
 from components.model_cache import services
 from components.safe_markdown import safe_markdown
+from i18n import ExplainedError, Text
 from model_backend.conversation import Conversation, ConversationError, ImageAttachment, Turn, VideoAttachment
 from model_backend.engines.base import Engine
 from model_backend.grounding import readable
@@ -22,10 +24,10 @@ from model_backend.thinking import split
 from model_backend.workspace import LiveConversation
 
 CURSOR = " ▌"
-STOPPED_NOTE = ":material/stop_circle: Stopped: partial answer"
-NO_MODEL = "No model is loaded, so this question was not answered. See the sidebar, then press Regenerate."
-INTERRUPTED_NOTE = ":material/power_off: Interrupted: the server stopped while this answer was written"
-THINKING_LABEL = "Thinking"
+#: A question longer than this (characters or lines) is drawn folded: its start, then "Show all".
+LONG_QUESTION_CHARS, LONG_QUESTION_LINES = 1500, 25
+#: How much of a folded question shows above "Show all".
+PREVIEW_CHARS, PREVIEW_LINES = 600, 8
 
 
 def show_history(conversation: Conversation, draw_boxes: bool = False) -> None:
@@ -42,7 +44,7 @@ def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
     for index, turn in enumerate(conversation.turns):
         with st.chat_message("user"):
             media.show_attachments(turn)
-            st.markdown(safe_markdown(turn.question))
+            _question_text(turn.question)
         if turn.answered or turn.error:
             with st.chat_message("assistant"):
                 _show_answer(turn)
@@ -50,19 +52,57 @@ def _show_turns(conversation: Conversation, draw_boxes: bool) -> None:
                     grounding_view.show(conversation.turns[: index + 1], turn.answer)
 
 
+def _question_text(question: str) -> None:
+    """The question as written; a very long one (a pasted document) folded to its start and "Show all".
+
+    Drawn in full, a 50,000-word question buries its answer (or the error that it is too long)
+    under pages of text.
+    """
+    lines = question.count("\n") + 1
+    if len(question) <= LONG_QUESTION_CHARS and lines <= LONG_QUESTION_LINES:
+        st.markdown(_markdown(question))
+        return
+    preview = "\n".join(question.splitlines()[:PREVIEW_LINES])[:PREVIEW_CHARS].rstrip()
+    st.markdown(_markdown(preview) + " …")
+    with st.expander(t("chat.show_all", characters=f"{len(question):,}"), expanded=False):
+        st.markdown(_markdown(question))
+
+
+def _markdown(text: str) -> str:
+    return safe_markdown(text, t("chat.markdown_image"))
+
+
 def _show_answer(turn: Turn) -> None:
     if turn.answer:
         _answer_text(turn.answer)
     elif turn.answered:
-        st.caption("(empty answer)")
+        st.caption(t("chat.empty_answer"))
     if turn.stopped:
-        st.caption(STOPPED_NOTE)
+        st.caption(f":material/stop_circle: {t('chat.stopped')}")
     if turn.interrupted:
-        st.caption(INTERRUPTED_NOTE)
+        st.caption(f":material/power_off: {t('chat.interrupted')}")
     if turn.error:
-        st.error(turn.error)
+        language.error(turn.error)
     if turn.stats is not None and turn.answered:
         stats.show(turn.stats)
+    if turn.answer:
+        _copy(turn.answer)
+
+
+def _copy(answer: str) -> None:
+    """A small "Copy" control under an answer: the answer's text in a code box with Streamlit's copy button.
+
+    Streamlit has no clipboard call of its own; `st.code` has a copy button that works without any
+    request, and the popover keeps it out of sight until asked for. Drawn for every answer, so a run
+    draws the same elements for the same conversation.
+    """
+    parts = split(answer)
+    words = parts.answer or parts.thinking  # the answer without its thinking; the thinking if stopped before
+    if not words:
+        return
+    with st.popover(t("chat.copy"), icon=":material/content_copy:", help=t("chat.copy_help"), type="tertiary"):
+        st.caption(t("chat.copy_hint"))
+        st.code(readable(words), language=None, wrap_lines=True)
 
 
 def _answer_text(text: str, cursor: str = "") -> None:
@@ -73,13 +113,13 @@ def _answer_text(text: str, cursor: str = "") -> None:
     """
     parts = split(text)
     if parts.thinking or parts.still_thinking:
-        label = f"{THINKING_LABEL}…" if parts.still_thinking else THINKING_LABEL
+        label = t("chat.still_thinking") if parts.still_thinking else t("chat.thinking")
         with st.expander(label, expanded=False, icon=":material/psychology:"):
-            st.markdown(safe_markdown(readable(parts.thinking)) if parts.thinking else "…")
+            st.markdown(_markdown(readable(parts.thinking)) if parts.thinking else "…")
         if parts.still_thinking and cursor:
-            st.caption(f"Thinking before it answers…{cursor}")
+            st.caption(t("chat.thinking_caption") + cursor)
     if parts.answer:
-        st.markdown(safe_markdown(readable(parts.answer)) + cursor)
+        st.markdown(_markdown(readable(parts.answer)) + cursor)
 
 
 def submit(
@@ -95,7 +135,7 @@ def submit(
     try:
         live.conversation.ask(question, images=images, video=video)
     except ConversationError as error:
-        st.error(str(error))
+        language.error(error)
     else:
         st.rerun()
 
@@ -129,30 +169,32 @@ def answer_pending(
         turn = live.conversation.turns[-1]
         target = model_cache.target()
         if engine is None or target is None:
-            turn.error = NO_MODEL
-            _save(live)
-            place.error(turn.error)
+            turn.error = Text("chat.no_model")
+            with place:
+                _save(live)
+                language.error(turn.error)
             return
         try:
             run = workspace.answer(live, settings, target)
         except (StoreError, ConversationError) as error:
-            turn.error = str(error)
-            place.error(turn.error)
+            turn.error = error.text if isinstance(error, ExplainedError) else str(error)
+            with place:
+                language.error(error)
             return
     with place, st.chat_message("assistant"):
         _follow(page, live, run)
     if run.save_error:  # shown by the action row after the rerun: the answer is on screen but not kept
-        st.session_state[f"action_error_{page}"] = run.save_error
+        chat_actions.report(page, run.save_error)
     st.rerun()
 
 
 def _follow(page: str, live: LiveConversation, run: AnswerRun) -> None:
     stop_slot, text_slot = st.empty(), st.empty()
     stop_slot.button(
-        "Stop",
+        t("chat.stop"),
         icon=":material/stop:",
         key=f"stop_{page}",
-        help="Stop the answer here and keep what is written",
+        help=t("chat.stop_help"),
         on_click=services().workspace.runs.stop,
         args=(live.id,),
     )
@@ -164,9 +206,9 @@ def _follow(page: str, live: LiveConversation, run: AnswerRun) -> None:
         if view.text:
             line = view.text
         elif view.status == "waiting" and view.ahead:
-            line = f"Waiting for the model: {view.ahead} answer{'s' if view.ahead > 1 else ''} ahead of yours."
+            line = t("chat.waiting_one") if view.ahead == 1 else t("chat.waiting_many", count=view.ahead)
         else:
-            line = "Preparing the prompt…"
+            line = t("chat.preparing")
         if line != shown:
             if view.text:
                 with text_slot.container():
@@ -181,4 +223,4 @@ def _save(live: LiveConversation) -> None:
     try:
         services().workspace.save(live)
     except StoreError as error:
-        st.warning(str(error))
+        language.error(error)

