@@ -7,7 +7,8 @@ on construction, so a bad value fails where it is made, with a message a user ca
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Literal
 
 Dtype = Literal["bfloat16", "float16", "float32"]
@@ -24,6 +25,20 @@ MAX_VIDEO_FRAMES = 64
 
 class SettingsError(ValueError):
     """A setting is out of range; the message names the setting and the allowed range."""
+
+
+@cache
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU; the flash-attention default, so a CPU machine does not ask for it.
+
+    torch is imported by the first LoadSpec made without an explicit value, not with this module:
+    a server-backend run never makes one, so it never pays for torch.
+    """
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 @dataclass(frozen=True)
@@ -92,12 +107,14 @@ class LoadSpec:
     `demo` (the offline random-weight checkpoint). `allow_remote_code` lets a checkpoint that
     is neither in the catalog nor a local folder run its own Python code.
     `force_4bit` loads 4-bit even on models whose 6B vision encoder it breaks.
+    `flash_attention` defaults to on only where CUDA is present: flash-attn needs a GPU, and asking
+    for it on a CPU machine only earned a "not available" notice on every load.
     """
 
     checkpoint: str
     dtype: Dtype = "bfloat16"
     quantization: Quantization = "none"
-    flash_attention: bool = True
+    flash_attention: bool = field(default_factory=cuda_available)
     device: DevicePlacement = "auto"
     allow_remote_code: bool = False
     force_4bit: bool = False
