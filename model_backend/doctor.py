@@ -5,8 +5,10 @@ GPU with its memory and bf16 support; transformers against the pin and the Inter
 `GenerationMixin` situation; flash-attn, bitsandbytes and decord; free disk in the Hugging Face
 cache; whether the hub answers. Each is "ok", "warning" or "error", with advice when it is not ok.
 The CLI prints it (`python -m model_backend doctor`, exit code 1 when any check is an error); the
-Settings page can show the same list. Nothing here hangs: the hub probe is one socket connect
-with a 2 s timeout, and a check that raises becomes an error line instead of a crash.
+Settings page shows the same list in the visitor's language: each line's words are a `Text` (a
+key of the `i18n` table and its values), which the CLI renders in English. Nothing here hangs:
+the hub probe is one socket connect with a 2 s timeout, and a check that raises becomes an error
+line instead of a crash.
 
 >>> checks = run_checks()                        # doctest: +SKIP
 >>> print(format_report(checks)); exit_code(checks)  # doctest: +SKIP
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from i18n import ExplainedError, Text
+
 OK, WARNING, ERROR = "ok", "warning", "error"
 HUB_TIMEOUT_S = 2.0
 DISK_WARNING_GB = 20.0  # InternVL2-8B in bf16 is ~16 GB on disk
@@ -32,16 +36,21 @@ DISK_ERROR_GB = 1.0
 TESTED_PYTHON = (3, 11)
 
 CheckFunction = Callable[[], "Check | list[Check]"]
+_REQUIREMENTS = Text("doctor.install_requirements")
 
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the report. `advice` says what to do; empty when there is nothing to do."""
+    """One line of the report. `advice` says what to do; empty when there is nothing to do.
+
+    `detail` and `advice` are `Text` where they have words to translate; a plain str holds only
+    data (a version number). `str()` of either is the English the CLI prints.
+    """
 
     name: str
     status: str  # OK, WARNING or ERROR
-    detail: str
-    advice: str = ""
+    detail: Text | str
+    advice: Text | str = ""
 
 
 def _version(distribution: str) -> str | None:
@@ -55,7 +64,7 @@ def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
     detail = f"{version} ({sys.executable})"
     if sys.version_info[:2] != TESTED_PYTHON:  # requires-python is >=3.10, so older ones never get here
-        return Check("Python", WARNING, detail, "3.11 is the tested version; others may work")
+        return Check("Python", WARNING, detail, Text("doctor.python.untested"))
     return Check("Python", OK, detail)
 
 
@@ -63,28 +72,30 @@ def check_torch() -> Check:
     try:
         import torch
     except ImportError as error:
-        return Check("torch", ERROR, f"not importable ({error})", "pip install -r requirements.txt")
-    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
-    return Check("torch", OK, f"{torch.__version__}, {build}")
+        return Check("torch", ERROR, Text("doctor.torch.missing", {"error": str(error)}), _REQUIREMENTS)
+    if torch.version.cuda:
+        return Check(
+            "torch", OK, Text("doctor.torch.cuda_build", {"version": torch.__version__, "cuda": torch.version.cuda})
+        )
+    return Check("torch", OK, Text("doctor.torch.cpu_build", {"version": torch.__version__}))
 
 
 def check_gpus() -> list[Check]:
     import torch
 
     if not torch.cuda.is_available():
-        advice = "answers run on the CPU (slow for real checkpoints): use a GPU machine or the server backend"
-        if not torch.version.cuda:
-            advice = "this torch is CPU-only; on a GPU machine install a CUDA build of torch"
-        return [Check("GPU", WARNING, "none visible", advice)]
+        advice = Text("doctor.gpu.cpu_torch") if not torch.version.cuda else Text("doctor.gpu.none_advice")
+        return [Check("GPU", WARNING, Text("doctor.gpu.none"), advice)]
     checks = []
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
         bf16 = torch.cuda.get_device_capability(index) >= (8, 0)
-        detail = f"{props.name}, {props.total_memory / 1024**3:.1f} GiB, bf16 {'yes' if bf16 else 'no'}"
+        values = {"name": props.name, "memory": f"{props.total_memory / 1024**3:.1f}"}
         if bf16:
-            checks.append(Check(f"GPU {index}", OK, detail))
+            checks.append(Check(f"GPU {index}", OK, Text("doctor.gpu.bf16", values)))
         else:
-            checks.append(Check(f"GPU {index}", WARNING, detail, "no bf16 on this GPU: choose float16 in Settings"))
+            advice = Text("doctor.gpu.no_bf16_advice")
+            checks.append(Check(f"GPU {index}", WARNING, Text("doctor.gpu.no_bf16", values), advice))
     return checks
 
 
@@ -92,20 +103,22 @@ def check_transformers() -> Check:
     from model_backend.loading import TRANSFORMERS_PIN, TransformersVersionError, check_transformers_version
 
     version = _version("transformers")
+    install = Text("doctor.transformers.install", {"pin": TRANSFORMERS_PIN})
     if version is None:
-        return Check("transformers", ERROR, "not installed", f"pip install transformers=={TRANSFORMERS_PIN}")
+        return Check("transformers", ERROR, Text("doctor.not_installed"), install)
+    values = {"version": version, "pin": TRANSFORMERS_PIN}
     try:
         check_transformers_version(version)
     except TransformersVersionError as error:
-        return Check("transformers", ERROR, f"{version} (pinned: {TRANSFORMERS_PIN})", str(error))
+        return Check("transformers", ERROR, Text("doctor.transformers.unsupported", values), _words(error))
     if version != TRANSFORMERS_PIN:
         return Check(
             "transformers",
             WARNING,
-            f"{version}, within the supported range but not the pinned {TRANSFORMERS_PIN}",
-            f"the tested version is {TRANSFORMERS_PIN}: pip install transformers=={TRANSFORMERS_PIN}",
+            Text("doctor.transformers.not_pinned", values),
+            Text("doctor.transformers.not_pinned_advice", {"pin": TRANSFORMERS_PIN}),
         )
-    return Check("transformers", OK, f"{version} (the pinned version)")
+    return Check("transformers", OK, Text("doctor.transformers.pinned", {"version": version}))
 
 
 def check_generation_mixin() -> Check:
@@ -114,14 +127,9 @@ def check_generation_mixin() -> Check:
 
     name = "InternLM2 generate"
     if compat.generation_mixin_inherited():
-        detail = "PreTrainedModel still inherits GenerationMixin: InternLM2-based checkpoints (2B/8B/26B) can answer"
-        return Check(name, OK, detail)
-    return Check(
-        name,
-        ERROR,
-        "PreTrainedModel no longer inherits GenerationMixin: InternLM2-based checkpoints cannot generate",
-        f"pip install transformers=={TRANSFORMERS_PIN}",
-    )
+        return Check(name, OK, Text("doctor.generate.ok"))
+    install = Text("doctor.transformers.install", {"pin": TRANSFORMERS_PIN})
+    return Check(name, ERROR, Text("doctor.generate.broken"), install)
 
 
 def check_flash_attn() -> Check:
@@ -130,34 +138,32 @@ def check_flash_attn() -> Check:
     version = _version("flash-attn") or _version("flash_attn")
     if version is None:
         if torch.cuda.is_available():
-            return Check("flash-attn", WARNING, "not installed", "optional, faster on GPU: pip install flash-attn")
-        return Check("flash-attn", OK, "not installed (it needs a GPU; standard attention is used)")
+            return Check("flash-attn", WARNING, Text("doctor.not_installed"), Text("doctor.flash.optional"))
+        return Check("flash-attn", OK, Text("doctor.flash.not_needed"))
     try:
         import flash_attn  # noqa: F401
     except Exception as error:  # a wheel built for another torch/CUDA fails at import
-        return Check(
-            "flash-attn", WARNING, f"{version}, but it does not import ({error})", "reinstall it for this torch"
-        )
+        broken = Text("doctor.no_import", {"version": version, "error": str(error)})
+        return Check("flash-attn", WARNING, broken, Text("doctor.flash.reinstall"))
     return Check("flash-attn", OK, version)
 
 
 def check_bitsandbytes() -> Check:
     version = _version("bitsandbytes")
     if version is None:
-        return Check("bitsandbytes", WARNING, "not installed", "8-bit/4-bit need it: pip install bitsandbytes")
+        return Check("bitsandbytes", WARNING, Text("doctor.not_installed"), Text("doctor.bitsandbytes.missing"))
     return Check("bitsandbytes", OK, version)
 
 
 def check_decord() -> Check:
     version = _version("decord2") or _version("decord")
     if version is None:
-        return Check("decord", WARNING, "not installed", "video QA needs it: pip install decord2")
+        return Check("decord", WARNING, Text("doctor.not_installed"), Text("doctor.decord.missing"))
     try:
         import decord  # noqa: F401
     except Exception as error:
-        return Check(
-            "decord", WARNING, f"{version}, but it does not import ({error})", "pip install --force-reinstall decord2"
-        )
+        broken = Text("doctor.no_import", {"version": version, "error": str(error)})
+        return Check("decord", WARNING, broken, Text("doctor.decord.reinstall"))
     return Check("decord", OK, version)
 
 
@@ -177,11 +183,11 @@ def check_disk(folder: Path | None = None) -> Check:
     while not existing.exists() and existing != existing.parent:  # not created before the first download
         existing = existing.parent
     free_gb = shutil.disk_usage(existing).free / 1e9
-    detail = f"{free_gb:.1f} GB free for {folder}"
+    detail = Text("doctor.disk.free", {"free": f"{free_gb:.1f}", "folder": str(folder)})
     if free_gb < DISK_ERROR_GB:
-        return Check("disk", ERROR, detail, "free some space or point HF_HOME at a larger disk")
+        return Check("disk", ERROR, detail, Text("doctor.disk.full"))
     if free_gb < DISK_WARNING_GB:
-        return Check("disk", WARNING, detail, "enough for small checkpoints only (8B is ~16 GB): set HF_HOME elsewhere")
+        return Check("disk", WARNING, detail, Text("doctor.disk.low"))
     return Check("disk", OK, detail)
 
 
@@ -192,7 +198,7 @@ def check_hub(host: str | None = None, port: int = 443, timeout: float = HUB_TIM
         parsed = urlparse(endpoint)
         host, port = parsed.hostname or "huggingface.co", parsed.port or (80 if parsed.scheme == "http" else 443)
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return Check("hub", WARNING, "HF_HUB_OFFLINE is set: nothing is downloaded", "unset it to download checkpoints")
+        return Check("hub", WARNING, Text("doctor.hub.offline"), Text("doctor.hub.offline_advice"))
     outcome: list[BaseException | None] = []
 
     def connect() -> None:  # in a thread: a name lookup is not bounded by the socket timeout
@@ -205,15 +211,16 @@ def check_hub(host: str | None = None, port: int = 443, timeout: float = HUB_TIM
     worker = threading.Thread(target=connect, name="doctor-hub-probe", daemon=True)
     worker.start()
     worker.join(timeout + 0.5)
+    where = {"host": host, "port": port}
     if outcome and outcome[0] is None:
-        return Check("hub", OK, f"{host}:{port} reachable")
-    reason = type(outcome[0]).__name__ if outcome else "timed out"
-    return Check(
-        "hub",
-        WARNING,
-        f"{host}:{port} not reachable within {timeout:g} s ({reason})",
-        "only cached checkpoints, local folders and the demo can be loaded; check the network or proxy",
-    )
+        return Check("hub", OK, Text("doctor.hub.reachable", where))
+    if outcome:
+        detail = Text(
+            "doctor.hub.unreachable", {**where, "timeout": f"{timeout:g}", "reason": type(outcome[0]).__name__}
+        )
+    else:
+        detail = Text("doctor.hub.timed_out", {**where, "timeout": f"{timeout:g}"})
+    return Check("hub", WARNING, detail, Text("doctor.hub.advice"))
 
 
 CHECKS: tuple[CheckFunction, ...] = (
@@ -238,17 +245,16 @@ def run_checks(checks: Iterable[CheckFunction] = CHECKS) -> list[Check]:
             result = function()
         except Exception as error:
             name = getattr(function, "__name__", "check").removeprefix("check_")
-            report.append(
-                Check(
-                    name,
-                    ERROR,
-                    f"the check itself failed: {type(error).__name__}: {error}",
-                    "pip install -r requirements.txt",
-                )
-            )
+            crashed = Text("doctor.crashed", {"error": f"{type(error).__name__}: {error}"})
+            report.append(Check(name, ERROR, crashed, _REQUIREMENTS))
             continue
         report.extend(result if isinstance(result, list) else [result])
     return report
+
+
+def _words(error: Exception) -> Text | str:
+    """An error's message as the report shows it: its table entry when it has one, else its English."""
+    return error.text if isinstance(error, ExplainedError) else str(error)
 
 
 def format_report(checks: Iterable[Check]) -> str:

@@ -9,6 +9,7 @@ import time
 import torch
 import transformers
 
+from i18n import Text
 from model_backend import doctor
 from model_backend.doctor import ERROR, OK, WARNING, Check, exit_code, format_report, run_checks
 from tests.test_cli import run_cli
@@ -21,15 +22,17 @@ def _by_name(checks: list[Check]) -> dict[str, Check]:
 def test_report_on_this_machine_is_true():
     checks = _by_name(run_checks())
     python = ".".join(map(str, sys.version_info[:3]))
-    assert checks["Python"].detail.startswith(python)
-    assert checks["torch"].status == OK and checks["torch"].detail.startswith(torch.__version__)
-    assert ("CUDA" in checks["torch"].detail) == bool(torch.version.cuda)
-    assert checks["transformers"].detail.startswith(transformers.__version__)
+    assert str(checks["Python"].detail).startswith(python)
+    assert checks["torch"].status == OK and str(checks["torch"].detail).startswith(torch.__version__)
+    assert ("CUDA" in str(checks["torch"].detail)) == bool(torch.version.cuda)
+    assert str(checks["transformers"].detail).startswith(transformers.__version__)
     assert checks["InternLM2 generate"].status == OK  # under the pin (4.51.3) InternLM2 code still generates
     if not torch.cuda.is_available():
         assert checks["GPU"].status == WARNING and checks["GPU"].advice
     else:
-        assert all("GiB" in c.detail and "bf16" in c.detail for n, c in checks.items() if n.startswith("GPU "))
+        assert all(
+            "GiB" in str(c.detail) and "bf16" in str(c.detail) for n, c in checks.items() if n.startswith("GPU ")
+        )
     for name in ("flash-attn", "bitsandbytes", "decord", "disk", "hub"):
         assert name in checks
     assert all(check.status in (OK, WARNING, ERROR) for check in checks.values())
@@ -47,7 +50,7 @@ def test_an_error_check_makes_the_exit_code_non_zero():
     assert exit_code(checks) == 1
     assert "[error]   injected: broken on purpose\n          -> fix it" in format_report(checks)
     crashed = run_checks([crashing])
-    assert crashed[0].status == ERROR and "boom" in crashed[0].detail and exit_code(crashed) == 1
+    assert crashed[0].status == ERROR and "boom" in str(crashed[0].detail) and exit_code(crashed) == 1
     assert exit_code(run_checks([doctor.check_python, doctor.check_torch])) == 0
     assert exit_code([Check("x", WARNING, "only a warning", "do something")]) == 0
 
@@ -55,7 +58,7 @@ def test_an_error_check_makes_the_exit_code_non_zero():
 def test_wrong_transformers_is_an_error(monkeypatch):
     monkeypatch.setattr(doctor, "_version", lambda name: "4.52.0" if name == "transformers" else None)
     check = doctor.check_transformers()
-    assert check.status == ERROR and "pip install transformers==4.51.3" in check.advice
+    assert check.status == ERROR and "pip install transformers==4.51.3" in str(check.advice)
 
 
 def test_unreachable_hub_is_a_quick_warning():
@@ -74,6 +77,21 @@ def test_unreachable_hub_is_a_quick_warning():
 def test_low_disk_is_reported(monkeypatch, tmp_path):
     monkeypatch.setattr(doctor.shutil, "disk_usage", lambda path: type("U", (), {"free": 0.5e9})())
     assert doctor.check_disk(tmp_path / "not" / "created" / "yet").status == ERROR
+
+
+def test_every_line_has_words_in_both_languages(monkeypatch, tmp_path):
+    """The page shows the report in the visitor's language; the CLI prints the same lines in English."""
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda path: type("U", (), {"free": 5e9})())
+    disk = doctor.check_disk(tmp_path)
+    assert disk.status == WARNING and isinstance(disk.detail, Text) and isinstance(disk.advice, Text)
+    assert str(disk.detail) == f"5.0 GB free for {tmp_path}"
+    assert disk.detail.render("zh") == f"{tmp_path} 所在磁盘剩余 5.0 GB"
+    assert disk.advice.render("zh") == "只够存放小模型（8B 约 16 GB）：请把 HF_HOME 设到别的磁盘"
+    for check in run_checks():
+        for words in (check.detail, check.advice):
+            if isinstance(words, Text):
+                assert words.render("zh") and words.render("en") == str(words)
+    assert "GB free for" in format_report([disk])  # the CLI: English
 
 
 def test_cli_doctor_prints_the_report_and_its_exit_code():
