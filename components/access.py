@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.language import t
 from model_backend.access import AccessPolicy, AttemptLimiter, Role
 
 ROLE = "role"
@@ -29,10 +30,10 @@ def gate() -> None:
     if _oidc_configured():
         if not st.user.is_logged_in:
             st.title("InternVL Studio")
-            st.button("Log in", type="primary", on_click=st.login, icon=":material/login:")
+            st.button(t("access.log_in"), type="primary", on_click=st.login, icon=":material/login:")
             st.stop()
         st.session_state[ROLE] = rules.role_for_email(st.user.get("email"))
-        st.sidebar.button("Log out", on_click=st.logout, key="logout")
+        st.sidebar.button(t("access.log_out"), on_click=st.logout, key="logout")
     elif rules.password or rules.admin_password:
         if ROLE not in st.session_state:
             _password_form(rules)
@@ -53,18 +54,18 @@ def _password_form(rules: AccessPolicy) -> None:
     st.title("InternVL Studio")
     client = st.context.ip_address or "unknown"
     with st.form("login"):
-        given = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Enter", type="primary")
+        given = st.text_input(t("access.password"), type="password")
+        submitted = st.form_submit_button(t("access.enter"), type="primary")
     if not submitted:
         return
     wait = _limiter().wait_s(client)
     if wait > 0:
-        st.error(f"Too many wrong passwords. Try again in {wait:.0f} seconds.")
+        st.error(t("access.too_many", seconds=f"{wait:.0f}"))
         return
     granted = rules.check_password(given)
     if granted is None:
         _limiter().failed(client)
-        st.error("That password is not right.")
+        st.error(t("access.wrong_password"))
         return
     st.session_state[ROLE] = granted
     st.rerun()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from i18n import Text
 from model_backend.catalog import CATALOG, find_entry
 from model_backend.settings import LoadSpec
 
@@ -74,8 +75,11 @@ class AccessPolicy:
         demos = tuple(DEMO_FAMILY_IDS)  # each LLM family's offline demo checkpoint
         return ("demo", *demos, *(entry.name for entry in CATALOG if not entry.server_only))
 
-    def refusal(self, spec: LoadSpec, role: Role, resident: frozenset[LoadSpec] = frozenset()) -> str | None:
-        """Why `role` may not load `spec` (None: allowed). For users it is decided without touching the disk."""
+    def refusal(self, spec: LoadSpec, role: Role, resident: frozenset[LoadSpec] = frozenset()) -> Text | None:
+        """Why `role` may not load `spec` (None: allowed), as a `Text` the page shows in the visitor's language.
+
+        For users it is decided without touching the disk.
+        """
         checkpoint = spec.checkpoint.strip()
         if role == "user":
             entry = find_entry(checkpoint)
@@ -83,15 +87,12 @@ class AccessPolicy:
             names = {checkpoint.lower()} | ({entry.name.lower(), entry.hub_id.lower()} if entry else set())
             if spec in resident or names & allowed:
                 return None
-            return (
-                f"{checkpoint} is not on this server's list of checkpoints. Choose one of the allowed or "
-                "loaded checkpoints, or ask an admin to load it."
-            )
+            return Text("access.not_allowed", {"checkpoint": checkpoint})
         folder = Path(checkpoint).expanduser()
         outside = not any(folder.resolve().is_relative_to(root) for root in self.model_roots)
         if self.model_roots and checkpoint.lower() != "demo" and folder.is_dir() and outside:
             roots = ", ".join(str(root) for root in self.model_roots)
-            return f"Local checkpoints must be inside {roots} (INTERNVL_MODEL_ROOTS)."
+            return Text("access.outside_roots", {"roots": roots})
         return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from i18n import Text
 from model_backend.access import AccessPolicy, AttemptLimiter
 from model_backend.settings import LoadSpec
 
@@ -33,10 +34,11 @@ def test_users_load_only_allowed_or_resident_checkpoints(tmp_path: Path) -> None
     assert policy.refusal(LoadSpec("InternVL2-1B"), "user") is None
     assert policy.refusal(LoadSpec("OpenGVLab/InternVL2-1B"), "user") is None  # the catalog entry's hub id
     assert policy.refusal(LoadSpec("demo"), "user") is None
-    assert "ask an admin" in policy.refusal(LoadSpec("evil/remote-code", allow_remote_code=True), "user")
+    assert "ask an admin" in _words(policy.refusal(LoadSpec("evil/remote-code", allow_remote_code=True), "user"))
     folder = LoadSpec(str(tmp_path))
-    assert "ask an admin" in policy.refusal(folder, "user")
-    assert "ask an admin" in policy.refusal(LoadSpec("/no/such/folder"), "user")  # same words: no folder probing
+    assert "ask an admin" in _words(policy.refusal(folder, "user"))
+    missing = policy.refusal(LoadSpec("/no/such/folder"), "user")
+    assert "ask an admin" in _words(missing)  # same words: no folder probing
     assert policy.refusal(folder, "user", resident=frozenset({folder})) is None
     assert policy.refusal(folder, "admin") is None
 
@@ -54,8 +56,23 @@ def test_admins_open_folders_only_under_the_model_roots(tmp_path: Path) -> None:
     outside.mkdir()
     policy = AccessPolicy.from_env({"INTERNVL_MODEL_ROOTS": str(tmp_path / "models")})
     assert policy.refusal(LoadSpec(str(inside)), "admin") is None
-    assert "INTERNVL_MODEL_ROOTS" in policy.refusal(LoadSpec(str(outside)), "admin")
-    assert "INTERNVL_MODEL_ROOTS" in policy.refusal(LoadSpec(str(inside / ".." / ".." / "elsewhere")), "admin")
+    assert "INTERNVL_MODEL_ROOTS" in _words(policy.refusal(LoadSpec(str(outside)), "admin"))
+    assert "INTERNVL_MODEL_ROOTS" in _words(policy.refusal(LoadSpec(str(inside / ".." / ".." / "elsewhere")), "admin"))
+
+
+def test_a_refusal_is_worded_in_both_languages() -> None:
+    refusal = AccessPolicy.from_env({}).refusal(LoadSpec("evil/remote-code"), "user")
+    assert isinstance(refusal, Text)
+    assert refusal.render("en").startswith("evil/remote-code is not on this server's list of checkpoints.")
+    assert refusal.render("zh") == (
+        "evil/remote-code 不在这台服务器允许使用的模型列表中。请选择一个允许的或已加载的模型，或者请管理员加载它。"
+    )
+
+
+def _words(refusal: Text | None) -> str:
+    """The refusal in English, as the logs show it (it is a `Text`: the page words it in the visitor's language)."""
+    assert refusal is not None
+    return refusal.render("en")
 
 
 def test_the_limiter_blocks_a_client_after_five_failures_and_only_that_client(monkeypatch) -> None:
