@@ -1,4 +1,9 @@
-"""Settings, answer half: the OpenAI-compatible server, decoding, tiles, system prompt, image limit."""
+"""Settings, answer half: the OpenAI-compatible server, decoding, tiles, system prompt, image limit.
+
+The answer settings apply at once (`apply_answer_settings`, on every run of the page): they cost
+nothing to change, and a change that waited for a button was lost when the visitor left the page.
+The server fields belong to the load form: they wait for Apply, like a checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,41 @@ from typing import Any
 import streamlit as st
 
 from components import state
+from components.language import t
+from components.settings_model import initial
+from i18n import ExplainedError
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, ServerSpec
 from model_backend.thinking import has_thinking_mode
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:23333/v1"
+DECODINGS = ("greedy", "sampling")
 
 
 def server_fields() -> dict[str, Any]:
     """Base URL, API key and model; the model list comes from the server's /v1/models when it answers."""
     current = state.server_spec()
-    base_url = st.text_input("Base URL", value=current.base_url if current else "http://127.0.0.1:23333/v1", key="url")
-    api_key = st.text_input("API key (optional)", value=(current.api_key or "") if current else "", type="password")
-    models = _served_models(base_url, api_key or None) if st.toggle("List the server's models", key="list") else []
+    base_url = st.text_input(
+        t("settings.server.url"), value=initial("url", current.base_url if current else DEFAULT_SERVER_URL), key="url"
+    )
+    api_key = st.text_input(
+        t("settings.server.api_key"),
+        value=initial("api_key", (current.api_key or "") if current else ""),
+        type="password",
+        key="api_key",
+    )
+    listing = st.toggle(t("settings.server.list"), value=initial("list", False), key="list")
+    models = _served_models(base_url, api_key or None) if listing else []
     if models:
-        index = models.index(current.model) if current and current.model in models else 0
-        model = st.selectbox("Model", models, index=index, key="server_model")
+        active = current.model if current and current.model in models else models[0]
+        wanted = initial("server_model", active)
+        index = models.index(wanted) if wanted in models else models.index(active)
+        model = st.selectbox(t("settings.server.model"), models, index=index, key="server_model")
     else:
-        model = st.text_input("Model name", value=current.model if current else "", key="server_model_typed")
+        model = st.text_input(
+            t("settings.server.model_typed"),
+            value=initial("server_model_typed", current.model if current else ""),
+            key="server_model_typed",
+        )
     return {"base_url": base_url.strip(), "model": model.strip(), "api_key": api_key or None}
 
 
@@ -32,7 +57,9 @@ def _served_models(base_url: str, api_key: str | None) -> list[str]:
     try:
         return list_models(base_url, api_key=api_key, timeout=5)
     except (EngineError, ValueError, OSError) as error:
-        st.warning(f"Could not list the server's models ({error}); type the model name instead.")
+        st.warning(t("settings.server.list_failed"))
+        with st.expander(t("common.details")):
+            st.code(str(error), language=None, wrap_lines=True)
         return []
 
 
@@ -40,28 +67,29 @@ def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
     """The answer settings; the thinking switch only when `checkpoint` (the model chosen above) has that mode."""
     current = state.generation_settings()
     tiles, tokens = st.columns(2)
-    max_tiles = tiles.slider("Max tiles per question", 1, MAX_TILES_LIMIT, current.max_tiles, key="max_tiles")
-    max_new = tokens.number_input("Max new tokens", 1, 16384, current.max_new_tokens, step=64, key="max_new")
-    sampling = st.radio(
-        "Decoding", ["Greedy", "Sampling"], index=int(current.do_sample), horizontal=True, key="decoding"
+    max_tiles = tiles.slider(t("settings.max_tiles"), 1, MAX_TILES_LIMIT, current.max_tiles, key="max_tiles")
+    max_new = tokens.number_input(
+        t("settings.max_new_tokens"), 1, 16384, current.max_new_tokens, step=64, key="max_new"
+    )
+    labels = {"greedy": t("settings.decoding.greedy"), "sampling": t("settings.decoding.sampling")}
+    decoding = st.radio(
+        t("settings.decoding"),
+        DECODINGS,
+        index=int(current.do_sample),
+        format_func=labels.__getitem__,
+        horizontal=True,
+        key="decoding",
     )
     temp, top_p, rep = st.columns(3)
-    disabled = sampling == "Greedy"
-    temperature = temp.slider("Temperature", 0.01, 2.0, current.temperature, disabled=disabled, key="temp")
-    top = top_p.slider("Top-p", 0.01, 1.0, current.top_p, disabled=disabled, key="top_p")
-    penalty = rep.slider("Repetition penalty", 1.0, 2.0, current.repetition_penalty, key="rep")
-    system = st.text_area(
-        "System prompt (empty = the checkpoint's own)", value=current.system_prompt or "", key="system"
-    )
+    disabled = decoding == "greedy"
+    temperature = temp.slider(t("settings.temperature"), 0.01, 2.0, current.temperature, disabled=disabled, key="temp")
+    top = top_p.slider(t("settings.top_p"), 0.01, 1.0, current.top_p, disabled=disabled, key="top_p")
+    penalty = rep.slider(t("settings.repetition_penalty"), 1.0, 2.0, current.repetition_penalty, key="rep")
+    system = st.text_area(t("settings.system_prompt"), value=current.system_prompt or "", key="system")
     thinking = False
     if checkpoint and has_thinking_mode(checkpoint):
         thinking = st.toggle(
-            "Thinking mode",
-            value=current.thinking,
-            key="thinking",
-            help="Asks the model to think first, with the system prompt its model card gives for that; "
-            "the thinking shows in a collapsed 'Thinking' section above the answer. "
-            "The card recommends sampling at temperature 0.6 with it.",
+            t("settings.thinking"), value=current.thinking, key="thinking", help=t("settings.thinking_help")
         )
     return {
         "max_tiles": int(max_tiles),
@@ -77,17 +105,21 @@ def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
 
 def max_images_field() -> int:
     return int(
-        st.number_input(
-            "Max images per multi-image question", 2, state.MAX_IMAGES_LIMIT, state.max_images(), key="max_images_in"
-        )
+        st.number_input(t("settings.max_images"), 2, state.MAX_IMAGES_LIMIT, state.max_images(), key="max_images_in")
     )
 
 
-def build(generation: dict[str, Any], server: dict[str, Any] | None) -> tuple[GenerationSettings, ServerSpec | None]:
-    """The frozen settings; raises SettingsError with the offending field's message."""
-    spec = ServerSpec(**server) if server is not None else None
-    if spec is not None and not spec.model:
-        from model_backend.settings import SettingsError
+def apply_answer_settings(generation: dict[str, Any], max_images: int) -> None:
+    """Make the answer settings the session's at once (the widgets keep them in range, so they are valid)."""
+    settings = GenerationSettings(**generation)
+    if settings != state.generation_settings():
+        st.session_state[state.GENERATION] = settings
+    st.session_state[state.MAX_IMAGES] = max_images
 
-        raise SettingsError("server model: give the model name the server serves")
-    return GenerationSettings(**generation), spec
+
+def server_spec(server: dict[str, Any]) -> ServerSpec:
+    """The frozen server settings; raises SettingsError (a bad URL) or ExplainedError (no model)."""
+    spec = ServerSpec(**server)
+    if not spec.model:
+        raise ExplainedError("settings.server.no_model")
+    return spec

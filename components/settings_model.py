@@ -1,60 +1,167 @@
 """Settings, model half: backend, checkpoint (catalog, hub id, folder, demo), precision, devices.
 
-Widgets start from the current frozen settings; nothing changes until the page's Apply button
-builds new dataclasses, so a half-filled form never reaches the model.
+A load costs time and memory, so this half changes nothing until the page's Apply button builds
+new dataclasses (a half-filled form never reaches the model). Until then the page says that
+there are changes not applied, and keeps them (`PENDING`): Streamlit forgets a widget's value
+once a run does not draw it, so without this a visit to another page dropped them silently.
+The widgets start from those kept changes, else from the active settings.
+
+The first draw puts its widgets up before any slow work: the catalog table (pandas, ~1 s the
+first time) is built only when its expander is opened, and the memory line (which asks torch
+about the GPU, and reads a folder's safetensors headers) is drawn last.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from components import access, model_cache, state
-from model_backend.catalog import CATALOG, CatalogEntry, estimate_memory_gb, find_entry, has_6b_vision
+from components.language import render, t
+from i18n import Text
+from model_backend.catalog import (
+    CATALOG,
+    DEFAULT_CHECKPOINT,
+    CatalogEntry,
+    estimate_memory_gb,
+    find_entry,
+    has_6b_vision,
+)
 from model_backend.checkpoint_size import parameter_count
-from model_backend.demo_checkpoint.families import DEFAULT_FAMILY, FAMILIES
-from model_backend.loading import DEMO_FAMILY_IDS
-from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec
+from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec, ServerSpec
 
-SOURCES = ["Catalog", "Hub id", "Local folder", "Demo (offline, random weights)"]
-BACKENDS = {"In-process (transformers)": "local", "OpenAI-compatible server": "server"}
-QUANT_LABELS = {"none": "none", "8bit": "8-bit (bitsandbytes)", "4bit": "4-bit (bitsandbytes)"}
+SOURCES = ("catalog", "hub", "folder", "demo")
+BACKENDS = ("local", "server")
+DEMO_ID = "demo"
+#: Session key of the load form's values not yet applied (a `Pending`).
+PENDING = "settings_pending"
+#: The load form's widgets (the answer half applies at once and needs no keeping).
+FORM_KEYS = (
+    "backend_choice", "ckpt_source", "ckpt_catalog", "ckpt_hub", "allow_code", "ckpt_folder", "ckpt_demo",
+    "ckpt_offered", "dtype", "quant", "device", "flash", "force4", "url", "api_key", "list", "server_model",
+    "server_model_typed",
+)  # fmt: skip
+
+Active = tuple[str, "LoadSpec | None", "ServerSpec | None"]
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """What the form says; `spec_fields` become a LoadSpec on Apply."""
+    """What the form says; `spec_fields` become a LoadSpec on Apply.
+
+    `show_memory` draws the memory line in its place; the page calls it after every widget is drawn.
+    """
 
     spec_fields: dict[str, Any]
-    problem: str | None = None
+    problem: Text | None = None
+    show_memory: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The load form's values that differ from `active`, the settings in use when they were kept."""
+
+    active: Active
+    values: dict[str, Any]
+
+
+def _active() -> Active:
+    # The raw session value, not state.load_spec(): a server session need not make a LoadSpec.
+    return state.backend(), st.session_state.get(state.LOAD_SPEC), state.server_spec()
+
+
+def start_form() -> None:
+    """Forget kept changes once the settings they were made against moved (applied, or the sidebar's demo button)."""
+    pending = st.session_state.get(PENDING)
+    if pending is not None and pending.active != _active():
+        del st.session_state[PENDING]
+
+
+def initial(key: str, active_value: Any) -> Any:
+    """The value a form widget starts from: the change kept for it, else the active setting."""
+    pending = st.session_state.get(PENDING)
+    return pending.values.get(key, active_value) if pending is not None else active_value
+
+
+def _index(options: Sequence[Any], key: str, active_value: Any) -> int:
+    wanted = initial(key, active_value)
+    return options.index(wanted) if wanted in options else options.index(active_value) if active_value in options else 0
+
+
+def keep_form(differs: bool) -> None:
+    """At the end of the page: keep the form's values while they differ from the active settings."""
+    if differs:
+        values = {key: st.session_state[key] for key in FORM_KEYS if key in st.session_state}
+        st.session_state[PENDING] = Pending(_active(), values)
+    else:
+        st.session_state.pop(PENDING, None)
+
+
+def applied() -> None:
+    st.session_state.pop(PENDING, None)
+
+
+def form_differs(backend: str, choice: ModelChoice | None, server: dict[str, Any] | None) -> bool:
+    """Whether Apply would change what answers (another backend, server or checkpoint or load option)."""
+    if backend != state.backend():
+        return True
+    if backend == "server":
+        current = state.server_spec()
+        if current is None or server is None:
+            return True
+        wanted = (server["base_url"], server["model"], server["api_key"])
+        return (current.base_url, current.model, current.api_key) != wanted
+    if choice is None:
+        return False
+    spec = state.load_spec()
+    return any(getattr(spec, name) != value for name, value in choice.spec_fields.items())
 
 
 def backend_choice() -> str:
     if not access.is_admin():
-        st.caption("Answers come from the checkpoints this server offers; only an admin can change the backend.")
+        st.caption(t("settings.backend.admin_only"))
         return "local"
-    current = state.backend()
-    labels = list(BACKENDS)
-    index = list(BACKENDS.values()).index(current)
-    label = st.radio("Backend", labels, index=index, horizontal=True, key="backend_choice")
-    return BACKENDS[label]
+    labels = {"local": t("settings.backend.local"), "server": t("settings.backend.server")}
+    return st.radio(
+        t("settings.backend"),
+        BACKENDS,
+        index=_index(BACKENDS, "backend_choice", state.backend()),
+        format_func=labels.__getitem__,
+        horizontal=True,
+        key="backend_choice",
+    )
 
 
-def catalog_table() -> None:
+def known_checkpoints() -> None:
+    """The catalog as a table, behind an expander that draws it only when open (pandas costs ~1 s the first time)."""
+    known = st.expander(t("settings.known"), key="known_checkpoints", on_change="rerun")
+    if known.open:
+        with known:
+            _catalog_table()
+
+
+def _catalog_table() -> None:
+    yes, server_only, in_process = (
+        t("settings.catalog.yes"),
+        t("settings.catalog.server_only"),
+        t("settings.catalog.in_process"),
+    )
     rows = [
         {
-            "checkpoint": e.name,
-            "params (B)": e.params_b,
-            "LLM": e.llm,
-            "vision": e.vision,
-            "bf16 GB": round(e.memory_gb("none"), 1),
-            "8-bit GB": round(e.memory_gb("8bit"), 1),
-            "4-bit GB": round(e.memory_gb("4bit"), 1),
-            "thinking": "yes" if e.thinking else "",
-            "runs": "server only" if e.server_only else "in-process",
+            t("settings.catalog.checkpoint"): e.name,
+            t("settings.catalog.params"): e.params_b,
+            t("settings.catalog.llm"): e.llm,
+            t("settings.catalog.vision"): e.vision,
+            t("settings.catalog.bf16"): round(e.memory_gb("none"), 1),
+            t("settings.catalog.8bit"): round(e.memory_gb("8bit"), 1),
+            t("settings.catalog.4bit"): round(e.memory_gb("4bit"), 1),
+            t("settings.catalog.thinking"): yes if e.thinking else "",
+            t("settings.catalog.runs"): server_only if e.server_only else in_process,
         }
         for e in CATALOG
     ]
@@ -65,109 +172,158 @@ def checkpoint_choice(spec: LoadSpec) -> ModelChoice:
     """Where the weights come from and how to load them."""
     if not access.is_admin():
         return _offered_choice(spec)
-    entries = list(CATALOG)
-    names = [e.name for e in entries]
-    entry = find_entry(spec.checkpoint)
-    if spec.checkpoint == "demo" or spec.checkpoint in DEMO_FAMILY_IDS:
-        default_source = 3
-    elif entry is not None:
-        default_source = 0
+    names = [e.name for e in CATALOG]
+    active_entry = find_entry(spec.checkpoint)
+    if spec.checkpoint == DEMO_ID or (spec.checkpoint.startswith(f"{DEMO_ID}-") and _is_demo_family(spec.checkpoint)):
+        active_source = "demo"
+    elif active_entry is not None:
+        active_source = "catalog"
     elif Path(spec.checkpoint).exists():
-        default_source = 2
+        active_source = "folder"
     else:
-        default_source = 1
-    source = st.radio("Checkpoint from", SOURCES, index=default_source, horizontal=True, key="ckpt_source")
-    allow_code, problem = False, None
-    if source == "Catalog":
+        active_source = "hub"
+    labels = {source: _source_label(source) for source in SOURCES}
+    source = st.radio(
+        t("settings.source"),
+        SOURCES,
+        index=_index(SOURCES, "ckpt_source", active_source),
+        format_func=labels.__getitem__,
+        horizontal=True,
+        key="ckpt_source",
+    )
+    allow_code, problem, entry = False, None, None
+    if source == "catalog":
         if not names:
-            return ModelChoice({}, "The catalog is not available: give a hub id or a folder.")
-        index = names.index(entry.name) if entry is not None and entry.name in names else 0
-        checkpoint = st.selectbox("Checkpoint", names, index=index, key="ckpt_catalog")
-        entry = find_entry(checkpoint)
+            return ModelChoice({}, Text("settings.catalog_missing"))
+        # The active checkpoint when the catalog has it; else the catalog's default, never merely its first row.
+        preselected = active_entry if active_entry is not None else find_entry(DEFAULT_CHECKPOINT)
+        name = st.selectbox(
+            t("settings.checkpoint"),
+            names,
+            index=_index(names, "ckpt_catalog", preselected.name if preselected else names[0]),
+            key="ckpt_catalog",
+        )
+        entry = find_entry(name)
+        # The active one keeps its own spelling (a hub id, a folder named after the entry): no reload on Apply.
+        checkpoint = spec.checkpoint if entry is not None and entry == active_entry else name
         if entry is not None and entry.server_only:
-            problem = f"{entry.name} runs only behind a server ({entry.server_only}): choose the server backend."
-            st.warning(problem)
-    elif source == "Hub id":
+            problem = Text("settings.server_only", {"name": entry.name, "reason": entry.server_only})
+            st.warning(render(problem))
+    elif source == "hub":
         checkpoint = st.text_input(
-            "Hub id (owner/name)", value=spec.checkpoint if default_source == 1 else "", key="ckpt_hub"
+            t("settings.hub_id"),
+            value=initial("ckpt_hub", spec.checkpoint if active_source == "hub" else ""),
+            key="ckpt_hub",
         )
         entry = find_entry(checkpoint) if checkpoint else None
         if checkpoint and entry is None:
-            st.warning(
-                "This checkpoint is not in the catalog. Loading it runs Python code that ships with it, "
-                "on this machine, with your permissions. Allow it only for checkpoints you trust."
+            st.warning(t("settings.remote_code"))
+            allow_code = st.checkbox(
+                t("settings.allow_code"), value=initial("allow_code", spec.allow_remote_code), key="allow_code"
             )
-            allow_code = st.checkbox("Allow this checkpoint's own code", value=spec.allow_remote_code, key="allow_code")
-    elif source == "Local folder":
+    elif source == "folder":
         checkpoint = st.text_input(
-            "Checkpoint folder path",
-            value=spec.checkpoint if default_source == 2 else "",
+            t("settings.folder"),
+            value=initial("ckpt_folder", spec.checkpoint if active_source == "folder" else ""),
             key="ckpt_folder",
-            help="e.g. your fine-tuned checkpoint",
+            help=t("settings.folder_help"),
         )
         if checkpoint and not Path(checkpoint).is_dir():
-            problem = f"The folder {checkpoint} does not exist."
-        entry = None
+            problem = Text("settings.folder_missing", {"folder": checkpoint})
     else:
-        checkpoint, entry = _demo_choice(spec), None
-        st.info("The demo checkpoints work offline, but their weights are random: their answers are random text.")
+        checkpoint = _demo_choice(spec)
+        st.info(t("settings.demo_info"))
     if not checkpoint.strip():
-        problem = problem or "Give a checkpoint."
+        problem = problem or Text("settings.no_checkpoint")
     options = _load_options(spec, entry)
     fields = {"checkpoint": checkpoint.strip(), "allow_remote_code": allow_code, **options}
-    _memory_estimate(entry, fields["checkpoint"], fields["quantization"])
-    return ModelChoice(fields, problem)
+    return ModelChoice(fields, problem, _memory_line(entry, fields["checkpoint"], fields["quantization"]))
+
+
+def _source_label(source: str) -> str:
+    return {
+        "catalog": t("settings.source.catalog"),
+        "hub": t("settings.source.hub"),
+        "folder": t("settings.source.folder"),
+        "demo": t("settings.source.demo"),
+    }[source]
+
+
+def _is_demo_family(checkpoint: str) -> bool:
+    from model_backend.loading import DEMO_FAMILY_IDS  # here: it imports torch, which other checkpoints do not need
+
+    return checkpoint in DEMO_FAMILY_IDS
 
 
 def _demo_choice(spec: LoadSpec) -> str:
     """`demo` (InternVL2-1B's family) or `demo-<family>`: one tiny checkpoint per LLM family."""
-    ids = ["demo", *(i for i, family in DEMO_FAMILY_IDS.items() if family != DEFAULT_FAMILY)]
-    labels = {"demo": f"{DEFAULT_FAMILY}: {FAMILIES[DEFAULT_FAMILY].stands_for}"}
+    from model_backend.demo_checkpoint.families import DEFAULT_FAMILY, FAMILIES  # imports torch: only when chosen
+    from model_backend.loading import DEMO_FAMILY_IDS
+
+    ids = [DEMO_ID, *(i for i, family in DEMO_FAMILY_IDS.items() if family != DEFAULT_FAMILY)]
+    labels = {DEMO_ID: f"{DEFAULT_FAMILY}: {FAMILIES[DEFAULT_FAMILY].stands_for}"}
     labels.update({i: f"{family}: {FAMILIES[family].stands_for}" for i, family in DEMO_FAMILY_IDS.items()})
-    index = ids.index(spec.checkpoint) if spec.checkpoint in ids else 0
-    return st.selectbox("Demo family", ids, index=index, format_func=labels.get, key="ckpt_demo")
+    return st.selectbox(
+        t("settings.demo_family"),
+        ids,
+        index=_index(ids, "ckpt_demo", spec.checkpoint if spec.checkpoint in ids else DEMO_ID),
+        format_func=labels.get,
+        key="ckpt_demo",
+    )
 
 
 def _offered_choice(spec: LoadSpec) -> ModelChoice:
     """For users who are not admins: the allowed checkpoints and those already loaded, nothing else."""
     resident = [r.spec.checkpoint for r in model_cache.services().pool.residents()]
     offered = list(dict.fromkeys([*resident, *access.policy().allowed_checkpoints()]))
-    index = offered.index(spec.checkpoint) if spec.checkpoint in offered else 0
-    checkpoint = st.selectbox("Checkpoint", offered, index=index, key="ckpt_offered")
-    st.caption("An admin can load other checkpoints, hub ids and folders.")
+    active = spec.checkpoint
+    if active not in offered:  # the active one under another spelling (a hub id for a catalog name), else the default
+        entry = find_entry(active) or find_entry(DEFAULT_CHECKPOINT)
+        active = entry.name if entry is not None and entry.name in offered else active
+    checkpoint = st.selectbox(
+        t("settings.checkpoint"), offered, index=_index(offered, "ckpt_offered", active), key="ckpt_offered"
+    )
+    st.caption(t("settings.offered"))
     entry = find_entry(checkpoint)
+    if entry is not None and entry == find_entry(spec.checkpoint):
+        checkpoint = spec.checkpoint
     options = _load_options(spec, entry)
-    _memory_estimate(entry, checkpoint, options["quantization"])
-    return ModelChoice({"checkpoint": checkpoint, "allow_remote_code": False, **options})
+    fields = {"checkpoint": checkpoint, "allow_remote_code": False, **options}
+    return ModelChoice(fields, None, _memory_line(entry, checkpoint, options["quantization"]))
+
+
+def _quant_label(quantization: str) -> str:
+    return {
+        "none": t("settings.quant.none"),
+        "8bit": t("settings.quant.8bit"),
+        "4bit": t("settings.quant.4bit"),
+    }[quantization]
 
 
 def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:
     precision, quant, device = st.columns(3)
-    dtype = precision.selectbox("Precision", DTYPES, index=DTYPES.index(spec.dtype), key="dtype")
+    dtype = precision.selectbox(t("settings.precision"), DTYPES, index=_index(DTYPES, "dtype", spec.dtype), key="dtype")
     quantization = quant.selectbox(
-        "Quantization",
+        t("settings.quantization"),
         QUANTIZATIONS,
-        index=QUANTIZATIONS.index(spec.quantization),
-        format_func=QUANT_LABELS.get,
+        index=_index(QUANTIZATIONS, "quant", spec.quantization),
+        format_func={q: _quant_label(q) for q in QUANTIZATIONS}.__getitem__,  # worded now: AppTest calls it off-run
         key="quant",
     )
     placement = device.selectbox(
-        "Device",
+        t("settings.device"),
         DEVICE_PLACEMENTS,
-        index=DEVICE_PLACEMENTS.index(spec.device),
+        index=_index(DEVICE_PLACEMENTS, "device", spec.device),
         key="device",
-        help="split = spread the LLM layers over every GPU, vision encoder on GPU 0",
+        help=t("settings.device_help"),
     )
     flash = st.checkbox(
-        "Flash-attention (falls back to standard attention when unavailable)", spec.flash_attention, key="flash"
+        t("settings.flash"), initial("flash", spec.flash_attention), key="flash", help=t("settings.flash_help")
     )
     force = False
     if quantization == "4bit" and entry is not None and has_6b_vision(entry):
-        st.warning(
-            f"{entry.name} uses the 6-billion-parameter vision encoder, which 4-bit quantization breaks "
-            "(answers become garbage). Use 8-bit, or load in 4-bit anyway:"
-        )
-        force = st.checkbox("Load in 4-bit anyway", value=spec.force_4bit, key="force4")
+        st.warning(t("settings.vit6b_4bit", name=entry.name))
+        force = st.checkbox(t("settings.force_4bit"), value=initial("force4", spec.force_4bit), key="force4")
     return {
         "dtype": dtype,
         "quantization": quantization,
@@ -177,21 +333,31 @@ def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:
     }
 
 
-def _memory_estimate(entry: CatalogEntry | None, checkpoint: str, quantization: str) -> None:
+def _memory_line(entry: CatalogEntry | None, checkpoint: str, quantization: str) -> Callable[[], None]:
+    """A place for the memory line under the load options, filled by the returned function."""
+    return partial(_memory_estimate, st.container(), entry, checkpoint, quantization)
+
+
+def _memory_estimate(holder: Any, entry: CatalogEntry | None, checkpoint: str, quantization: str) -> None:
     gpu = gpu_memory()
-    where = "no GPU: runs on CPU" if gpu is None else f"GPU free {gpu[0]:.1f} of {gpu[1]:.1f} GB"
-    if entry is not None:
-        params_b, name = entry.params_b, entry.name
-    else:  # a folder outside the catalog (a fine-tune): count its parameters from the safetensors headers
-        count = parameter_count(checkpoint) if checkpoint != "demo" else None
-        if count is None:
-            st.caption(f"Memory estimate: unknown for this checkpoint · {where}")
-            return
-        params_b, name = count / 1e9, f"this folder ({_params_label(count)} parameters)"
-    need = estimate_memory_gb(params_b, quantization)
-    st.caption(f"Memory estimate: about {need:.1f} GB for {name} ({QUANT_LABELS[quantization]}) · {where}")
-    if gpu is not None and need > gpu[0]:
-        st.warning(f"About {need:.1f} GB is needed but only {gpu[0]:.1f} GB is free: try 8-/4-bit or split.")
+    if gpu is None:
+        where = t("settings.memory.no_gpu")
+    else:
+        where = t("settings.memory.gpu", free=f"{gpu[0]:.1f}", total=f"{gpu[1]:.1f}")
+    with holder:
+        if entry is not None:
+            params_b, name = entry.params_b, entry.name
+        else:  # a folder outside the catalog (a fine-tune): count its parameters from the safetensors headers
+            count = parameter_count(checkpoint) if checkpoint != DEMO_ID else None
+            if count is None:
+                st.caption(t("settings.memory.unknown", where=where))
+                return
+            params_b, name = count / 1e9, t("settings.memory.folder", params=_params_label(count))
+        need = estimate_memory_gb(params_b, quantization)
+        how = t("settings.memory.unquantized") if quantization == "none" else _quant_label(quantization)
+        st.caption(t("settings.memory.estimate", need=f"{need:.1f}", name=name, quantization=how, where=where))
+        if gpu is not None and need > gpu[0]:
+            st.warning(t("settings.memory.too_big", need=f"{need:.1f}", free=f"{gpu[0]:.1f}"))
 
 
 def _params_label(count: int) -> str:

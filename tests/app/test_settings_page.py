@@ -11,7 +11,7 @@ from tests.app.conftest import start
 def test_apply_stores_frozen_generation_settings() -> None:
     app = start("settings", FakeEngine())
     app.slider(key="max_tiles").set_value(20)
-    app.radio(key="decoding").set_value("Sampling")
+    app.radio(key="decoding").set_value("sampling")
     app.text_area(key="system").set_value("Be brief.")
     _apply(app)
     settings = app.session_state["generation_settings"]
@@ -21,7 +21,7 @@ def test_apply_stores_frozen_generation_settings() -> None:
 
 def test_bad_server_url_is_refused_with_its_reason() -> None:
     app = start("settings", FakeEngine())
-    app.radio(key="backend_choice").set_value("OpenAI-compatible server").run()
+    app.radio(key="backend_choice").set_value("server").run()
     app.text_input(key="url").set_value("localhost:8000")
     app.text_input(key="server_model_typed").set_value("internvl")
     _apply(app)
@@ -31,7 +31,7 @@ def test_bad_server_url_is_refused_with_its_reason() -> None:
 
 def test_server_backend_is_applied() -> None:
     app = start("settings", FakeEngine())
-    app.radio(key="backend_choice").set_value("OpenAI-compatible server").run()
+    app.radio(key="backend_choice").set_value("server").run()
     app.text_input(key="url").set_value("http://127.0.0.1:9/v1")
     app.text_input(key="server_model_typed").set_value("internvl")
     _apply(app)
@@ -41,7 +41,7 @@ def test_server_backend_is_applied() -> None:
 
 def test_missing_folder_is_refused(tmp_path) -> None:
     app = start("settings", FakeEngine())
-    app.radio(key="ckpt_source").set_value("Local folder").run()
+    app.radio(key="ckpt_source").set_value("folder").run()
     app.text_input(key="ckpt_folder").set_value(str(tmp_path / "nope"))
     _apply(app)
     assert any("does not exist" in e.value for e in app.error)
@@ -49,7 +49,7 @@ def test_missing_folder_is_refused(tmp_path) -> None:
 
 def test_demo_choice_sets_the_load_spec() -> None:
     app = start("settings", FakeEngine())
-    app.radio(key="ckpt_source").set_value("Demo (offline, random weights)").run()
+    app.radio(key="ckpt_source").set_value("demo").run()
     _apply(app)
     assert app.session_state["load_spec"].checkpoint == "demo"
     assert isinstance(app.session_state["load_spec"], LoadSpec)
@@ -65,7 +65,7 @@ def test_a_fine_tuned_folder_gets_a_memory_estimate_from_its_weights(tmp_path) -
 
     folder = make_demo_checkpoint(tmp_path / "my-finetune")  # stands in for a folder outside the catalog
     app = start("settings", FakeEngine())
-    app.radio(key="ckpt_source").set_value("Local folder").run()
+    app.radio(key="ckpt_source").set_value("folder").run()
     app.text_input(key="ckpt_folder").set_value(str(folder)).run()
     estimates = [c.value for c in app.caption if c.value.startswith("Memory estimate")]
     assert estimates and "this folder (0.26 M parameters)" in estimates[0], estimates
