@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -58,6 +59,12 @@ def job_key(key: str, turn: int) -> str:
     return f"{key}\x00{turn}"
 
 
+def result_key(record: dict) -> str:
+    """The (row key, turn) of one result, as `plan_jobs` skips it."""
+    row_key = f"line {record['line']}" if record.get("id") is None else str(record["id"])
+    return job_key(row_key, int(record.get("turn", 0)))
+
+
 def done_keys(out: Path) -> set[str]:
     """The (row key, turn) of every result in `out`; a half-written last line does not count."""
     keys: set[str] = set()
@@ -65,9 +72,7 @@ def done_keys(out: Path) -> set[str]:
         return keys
     for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            record = json.loads(line)
-            row_key = f"line {record['line']}" if record.get("id") is None else str(record["id"])
-            keys.add(job_key(row_key, int(record.get("turn", 0))))
+            keys.add(result_key(json.loads(line)))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             continue
     return keys
@@ -86,36 +91,66 @@ def plan_jobs(rows: Iterable[Row], skip: set[str]) -> list[tuple[Row, int]]:
 def run_batch(
     engine: Any,
     planned: list[tuple[Row, int]],
-    out: Path,
+    out: Path | None,
     settings: GenerationSettings,
     options: BatchOptions,
     checkpoint: str,
     progress: Callable[[int, int, int], None] | None = None,
-) -> None:
-    """Answer every planned job and append one result line each to `out` (created if missing)."""
+    *,
+    stop: threading.Event | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    gate: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> bool:
+    """Answer every planned job and append one result line each to `out` (created if missing).
+
+    For callers that run a batch as a server-side job (the app's Batch page):
+    - `out=None` writes no file; `on_result` gets each result as soon as it exists (after `out`'s line).
+    - `stop`, once set, ends the answer being generated within a token or two and the run after it;
+      a cut-short answer is no result (nothing is written for it), so resuming asks it again.
+    - `gate()` is entered around each generate call (a row, or a batch of rows): a fair queue there
+      lets chat answers of other users take turns with the rows of a long run.
+    Returns False when `stop` ended the run before every job was answered.
+    """
     from model_backend.runs import error_message
 
     local = hasattr(engine, "vision")
     size = options.batch_size if local else 1
     done = errors = 0
-    stop = threading.Event()
-    jobs = _prefetched(planned, engine, settings, options, stop)
-    with out.open("a+", encoding="utf-8") as file:
-        _end_last_line(file)
+    cancel = stop or threading.Event()
+    finished = threading.Event()  # ends the prefetch thread, however the loop ends
+    jobs = _prefetched(planned, engine, settings, options, finished)
+    with out.open("a+", encoding="utf-8") if out is not None else nullcontext() as file:
+        if file is not None:
+            _end_last_line(file)
         try:
             for group in _groups(jobs, size):
-                for job, record in zip(group, _answer(engine, group, settings, error_message), strict=True):
+                if cancel.is_set():
+                    return False
+                # Rows that failed before generating (a missing image) need no turn on the model.
+                with gate() if any(job.error is None for job in group) else nullcontext():
+                    if cancel.is_set():
+                        return False
+                    answers = _answer(engine, group, settings, error_message, cancel)
+                if cancel.is_set():
+                    return False
+                for job, record in zip(group, answers, strict=True):
                     result = _result(job, record, settings, checkpoint)
-                    file.write(json.dumps(result, ensure_ascii=False) + "\n")
-                    file.flush()
+                    if file is not None:
+                        file.write(json.dumps(result, ensure_ascii=False) + "\n")
+                        file.flush()
+                    if on_result is not None:
+                        on_result(result)
                     done, errors = done + 1, errors + (result["error"] is not None)
                     if progress:
                         progress(done, len(planned), errors)
         finally:
-            stop.set()
+            finished.set()
+    return True
 
 
-def _answer(engine: Any, group: list[Job], settings: GenerationSettings, describe: Callable) -> list[dict]:
+def _answer(
+    engine: Any, group: list[Job], settings: GenerationSettings, describe: Callable, stop: threading.Event
+) -> list[dict]:
     """Per job: prediction and stats, or its error. A batch that fails is retried row by row."""
     ready = [job for job in group if job.error is None]
     if len(ready) > 1:
@@ -132,12 +167,12 @@ def _answer(engine: Any, group: list[Job], settings: GenerationSettings, describ
             return [by_job.get(id(job)) or {"error": job.error} for job in group]
     results = []
     for job in group:
-        if job.error is not None:
+        if job.error is not None or stop.is_set():  # after a stop the group's results are dropped anyway
             results.append({"error": job.error})
             continue
         started = time.perf_counter()
         try:
-            answer = engine.stream(job.conversation, settings, threading.Event())
+            answer = engine.stream(job.conversation, settings, stop)
             text = answer.text()
         except Exception as error:
             results.append({"error": describe(error)})
@@ -240,11 +275,23 @@ def _build(row: Row, turn: int, media: dict, engine: Any, settings: GenerationSe
                 conversation.turns[-1].answer = reference[0] if isinstance(reference, list) else reference or ""
         _warm(conversation, engine, settings)
         job.conversation = conversation
+    except _NamedMediaError as problem:
+        from model_backend.runs import error_message
+
+        job.error = f"{problem.name}: {error_message(problem.error)}"
     except Exception as error:
         from model_backend.runs import error_message
 
         job.error = error_message(error)
     return job
+
+
+class _NamedMediaError(Exception):
+    """A media file of a row that cannot be used, with the file's name (a row may have several)."""
+
+    def __init__(self, name: str, error: MediaError) -> None:
+        super().__init__(f"{name}: {error}")
+        self.name, self.error = name, error
 
 
 def _attachments(row: Row, options: BatchOptions) -> tuple[tuple[ImageAttachment, ...], VideoAttachment | None]:
@@ -275,7 +322,7 @@ def _warm(conversation: Conversation, engine: Any, settings: GenerationSettings)
 
                 open_image(item.data)
         except MediaError as error:
-            raise MediaError(f"{item.name}: {error}") from error
+            raise _NamedMediaError(item.name, error) from error
 
 
 def _end_last_line(file: IO[str]) -> None:

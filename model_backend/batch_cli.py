@@ -98,6 +98,11 @@ def summarize(out: Path) -> dict:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             continue
+    return summarize_records(records)
+
+
+def summarize_records(records: list[dict]) -> dict:
+    """`summarize` over results already read (the app's Batch page keeps them in SQLite)."""
     scored = [r["score"] for r in records if isinstance(r.get("score"), dict)]
     latencies = [r["latency_s"] for r in records if r.get("error") is None and r.get("latency_s") is not None]
     summary: dict = {
