@@ -167,3 +167,13 @@ def test_the_environment_check_follows_the_language() -> None:
     shown = " ".join(m.value for m in [*app.markdown, *app.warning, *app.error])
     assert "**磁盘**" in shown and "所在磁盘剩余" in shown, shown
     assert "**Python**" in shown
+
+
+def test_a_user_sees_the_active_checkpoint_preselected_and_no_false_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERNVL_PASSWORD", "team")  # a gate, so the session's role is "user", not "admin"
+    app = _settings("zh", role="user")
+    assert app.selectbox(key="ckpt_offered").value == find_entry(DEFAULT_CHECKPOINT).name
+    assert UNAPPLIED_ZH not in _warnings(app)
+    assert "管理员可以加载其他模型、Hub 模型 ID 和文件夹。" in [c.value for c in app.caption]
+    app.selectbox(key="ckpt_offered").set_value("demo").run()
+    assert UNAPPLIED_ZH in _warnings(app)
