@@ -2,31 +2,30 @@
 
 import streamlit as st
 
-from components import multi_media, state
+from components import language, multi_media, state
 from components.chat_page import ChatPage
+from components.language import t
 
 PAGE = "multi"
 
-page = ChatPage.open(PAGE, "Multi-image compare")
+page = ChatPage.open(PAGE, t("app.page.multi_image"))
 conversation = page.conversation
 
 attached = multi_media.first_images(conversation)
 if attached:
-    st.caption(f"This conversation is about {len(attached)} images; clear it to compare others.")
-    images = attached
+    st.caption(t("multi.attached", count=len(attached)))
+    picked = multi_media.PickedImages(attached)
 else:
-    images = multi_media.images_picker(PAGE, state.max_images(), page.settings.max_tiles)
+    picked = multi_media.images_picker(PAGE, state.max_images(), page.settings.max_tiles)
 
 page.show_conversation()
 
-question = st.chat_input(
-    "Compare the images, e.g. “What differs between Image-1 and Image-2?”", disabled=page.answering
-)
+question = st.chat_input(t("multi.ask"), disabled=page.answering)
 if question:
-    if not images or len(images) < 2:
-        st.error("Upload at least two images first.")
+    if picked.blocker is not None:
+        st.error(language.render(picked.blocker))  # the uploads' own problem, never a guess
     else:
         # Images attach to the first turn only: follow-ups refer to the same Image-k labels.
-        page.submit(question, images=multi_media.images_to_attach(conversation, images))
+        page.submit(question, images=multi_media.images_to_attach(conversation, picked.images))
 
 page.answer_pending()

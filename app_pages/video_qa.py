@@ -2,29 +2,33 @@
 
 import streamlit as st
 
-from components import video_input
+from components import language, video_input
 from components.chat_page import ChatPage
+from components.language import t
+from i18n import Text
 
 PAGE = "video"
 
-page = ChatPage.open(PAGE, "Video QA")
+page = ChatPage.open(PAGE, t("app.page.video_qa"))
 conversation = page.conversation
 
-video = video_input.attached_video(conversation)
-if video is not None:
-    st.caption("This conversation is about the video below; clear it to ask about another.")
+attached = video_input.attached_video(conversation)
+if attached is not None:
+    st.caption(t("video.attached"))
+    usable = video_input.show_strip(attached)  # its problem, if any, is shown with the strip
+    picked = video_input.PickedVideo(attached if usable else None, None if usable else Text("video.ask_unusable"))
 else:
-    video = video_input.video_picker(PAGE)
-usable = video is not None and video_input.show_strip(video)
+    picked = video_input.video_picker(PAGE)
 
 page.show_conversation()
 
-question = st.chat_input("Ask about the video, e.g. “What happens in this clip?”", disabled=page.answering)
+question = st.chat_input(t("video.ask"), disabled=page.answering)
 if question:
-    if not usable:
-        st.error("Upload a video that can be decoded first.")
+    if picked.blocker is not None:
+        # The picker's own reason (no video, an empty part, an unreadable file), never a guess.
+        st.error(language.render(picked.blocker))
     else:
         # The video attaches to the first turn only; follow-ups refer to the same frames.
-        page.submit(question, video=video_input.video_to_attach(conversation, video))
+        page.submit(question, video=video_input.video_to_attach(conversation, picked.video))
 
 page.answer_pending()

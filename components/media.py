@@ -1,8 +1,9 @@
 """Image inputs and previews: upload or example gallery, thumbnails, and the tile-grid preview.
 
-Decoding goes through `model_backend.preprocess` (which raises `MediaError` with a message meant
-for the user), once per upload: the check, the thumbnail, the tile preview and the grounding
-boxes all start from `decoded(data)`. What is kept per session is bytes, never PIL objects.
+Decoding goes through `model_backend.preprocess` (which raises `MediaError`: a table key for
+the user, the library's words as detail), once per upload: the check, the thumbnail, the tile
+preview and the grounding boxes all start from `decoded(data)`. What is kept per session is
+bytes, never PIL objects. Every word shown is in the visitor's language (`components.language`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from components import language
+from components.language import t
+from i18n import DEFAULT_LANGUAGE, Text, text
 from model_backend.conversation import ImageAttachment, Turn
 from model_backend.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
+from model_backend.preprocess.errors import MediaError
+from model_backend.preprocess.tiling import TilePlan
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tiff", "tif"]
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -30,26 +36,48 @@ class Example:
     prompt: str
 
 
-def examples() -> list[Example]:
+#: The gallery's titles and suggested questions in every language, by file (examples.json has the English;
+#: an example missing here shows its English words).
+_EXAMPLE_WORDS: dict[str, tuple[Text, Text]] = {
+    "bar_chart.png": (Text("image_input.example.bar_chart"), Text("image_input.example.bar_chart_prompt")),
+    "street_sign.png": (Text("image_input.example.street_sign"), Text("image_input.example.street_sign_prompt")),
+    "shapes.png": (Text("image_input.example.shapes"), Text("image_input.example.shapes_prompt")),
+    "receipt.png": (Text("image_input.example.receipt"), Text("image_input.example.receipt_prompt")),
+    "objects.png": (Text("image_input.example.objects"), Text("image_input.example.objects_prompt")),
+}
+
+
+def examples(lang: str = DEFAULT_LANGUAGE) -> list[Example]:
+    """The example gallery, its titles and suggested questions in `lang`."""
     index = json.loads((EXAMPLES_DIR / "examples.json").read_text())
-    return [Example(EXAMPLES_DIR / e["file"], e["title"], e["prompt"]) for e in index]
+    gallery = []
+    for entry in index:
+        title, prompt = entry["title"], entry["prompt"]
+        if entry["file"] in _EXAMPLE_WORDS:
+            title, prompt = (words.render(lang) for words in _EXAMPLE_WORDS[entry["file"]])
+        gallery.append(Example(EXAMPLES_DIR / entry["file"], title, prompt))
+    return gallery
 
 
-def check_image(data: bytes, name: str) -> str | None:
-    """The user-facing problem with an image file, or None when it opens."""
-    from model_backend.preprocess.errors import MediaError
+def check_image(data: bytes, name: str = "") -> MediaError | None:
+    """The problem with an image file (show it with `language.error(problem, prefix=name)`), or None.
 
+    `name` is not part of the message: callers put it in front, so every message reads the same
+    way ("photo.png: This image is damaged…"); the parameter stays for the callers that pass it.
+    """
     try:
         _size(data)
     except MediaError as error:
-        return f"{name}: {error}"
+        if error.text.key == "media.image.not_an_image":
+            # The decoder names a path; an upload has none, and its stand-in ("This file") is English only.
+            return MediaError("media.image.upload_not_an_image", detail=error.detail)
+        return error
     return None
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # the multi-image page's 6 images, and some
 def _decode(data: bytes) -> Image.Image | Exception:
     """The upload decoded (RGB), or its `MediaError`; shared read-only, so never modify it."""
-    from model_backend.preprocess.errors import MediaError
     from model_backend.preprocess.images import open_image
 
     try:
@@ -91,48 +119,76 @@ def show_attachments(turn: Turn) -> None:
         labelled = len(turn.images) > 1
         columns = st.columns(min(len(turn.images), 6))
         for number, image in enumerate(turn.images, start=1):
+            # "Image-k" is the label the question carries to the model: the same in every language.
             caption = f"Image-{number}: {image.name}" if labelled else image.name
             with columns[(number - 1) % len(columns)]:
                 _thumbnail(image, caption)
     if turn.video is not None:
         video = turn.video
-        span = ""
-        if video.start_s is not None or video.end_s is not None:
-            span = f", {video.start_s or 0:.1f}s to {'end' if video.end_s is None else f'{video.end_s:.1f}s'}"
-        st.caption(
-            f":material/movie: {video.name}: {video.num_frames} frames{span}, {video.tiles_per_frame} tile(s) per frame"
-        )
+        if video.start_s is None and video.end_s is None:
+            st.caption(
+                ":material/movie: "
+                + t("image_input.video_whole", name=video.name, frames=video.num_frames, tiles=video.tiles_per_frame)
+            )
+        else:
+            start = f"{video.start_s or 0:.1f}"
+            end = (
+                t("image_input.video_to_end")
+                if video.end_s is None
+                else t("video.seconds", seconds=f"{video.end_s:.1f}")
+            )
+            st.caption(
+                ":material/movie: "
+                + t(
+                    "image_input.video_part",
+                    name=video.name,
+                    frames=video.num_frames,
+                    start=t("video.seconds", seconds=start),
+                    end=end,
+                    tiles=video.tiles_per_frame,
+                )
+            )
 
 
 def _thumbnail(image: ImageAttachment, caption: str) -> None:
     problem = check_image(image.data, image.name)
     if problem:
-        st.caption(f":material/warning: {problem}")
+        st.caption(f":material/warning: {image.name}: {language.render(problem.text)}")
     else:
         st.image(thumbnail_png(image.data), caption=caption, width=160)
 
 
 def image_picker(page: str) -> tuple[ImageAttachment | None, str | None]:
     """Upload, example gallery or no image. Returns the image and, for an example, its suggested prompt."""
+    sources = {
+        "Upload": t("image_input.source_upload"),
+        "Example": t("image_input.source_example"),
+        "No image": t("image_input.source_none"),
+    }
     source = st.segmented_control(
-        "Image", ["Upload", "Example", "No image"], default="Upload", key=f"source_{page}", required=True
+        t("image_input.source"),
+        list(sources),  # the values stay English: the page and the tests compare them
+        format_func=sources.__getitem__,
+        default="Upload",
+        key=f"source_{page}",
+        required=True,
     )
     if source == "Upload":
-        uploaded = st.file_uploader("Upload an image", type=IMAGE_TYPES, key=f"upload_{page}")
+        uploaded = st.file_uploader(t("image_input.upload"), type=IMAGE_TYPES, key=f"upload_{page}")
         if uploaded is None:
             return None, None
         image = ImageAttachment(uploaded.getvalue(), uploaded.name)
         problem = check_image(image.data, image.name)
         if problem:
-            st.error(problem)
+            language.error(problem, prefix=image.name)
             return None, None
         return image, None
     if source == "Example":
         from streamlit_image_select import image_select
 
-        gallery = examples()
+        gallery = examples(language.current())
         chosen = image_select(
-            "Pick an example",
+            t("image_input.pick_example"),
             [str(e.path) for e in gallery],
             captions=[e.title for e in gallery],
             return_value="index",
@@ -153,8 +209,10 @@ def image_config() -> ImageConfig:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def tile_preview(data: bytes, max_tiles: int, config: ImageConfig = DEFAULT_IMAGE_CONFIG) -> tuple[bytes, str]:
-    """A PNG of the image resized to its tile grid with the grid drawn on it, and a caption of the cost."""
+def tile_preview(
+    data: bytes, max_tiles: int, config: ImageConfig = DEFAULT_IMAGE_CONFIG, lang: str = DEFAULT_LANGUAGE
+) -> tuple[bytes, str]:
+    """A PNG of the image resized to its tile grid with the grid drawn on it, and a caption of the cost (in `lang`)."""
     image = decoded(data)
     plan = config.plan(*image.size, max_tiles=max_tiles)
     width, height = plan.resized_size
@@ -164,26 +222,40 @@ def tile_preview(data: bytes, max_tiles: int, config: ImageConfig = DEFAULT_IMAG
     for left, top, right, bottom in plan.boxes:
         box = [round(left * scale), round(top * scale), round(right * scale) - 1, round(bottom * scale) - 1]
         draw.rectangle(box, outline="#ff2b2b", width=2)
-    tokens = f"{config.visual_tokens(plan.tile_count):,} visual tokens"
+    tokens = f"{config.visual_tokens(plan.tile_count):,}"
     if not config.dynamic:
-        caption = (
-            f"One {config.image_size}px tile: this model does not tile images (max tiles does not apply) → {tokens}"
+        caption = text(lang, "image_input.tiles_fixed", size=config.image_size, tokens=tokens)
+    elif plan.thumbnail:
+        caption = text(
+            lang,
+            "image_input.tiles_grid_thumbnail",
+            columns=plan.columns,
+            rows=plan.rows,
+            size=config.image_size,
+            tiles=plan.tile_count,
+            tokens=tokens,
+            max_tiles=max_tiles,
         )
     else:
-        thumb = " + 1 thumbnail" if plan.thumbnail else ""
-        caption = (
-            f"{plan.columns}×{plan.rows} grid of {config.image_size}px tiles{thumb} = {plan.tile_count} tiles "
-            f"→ {tokens} (max tiles {max_tiles})"
+        caption = text(
+            lang,
+            "image_input.tiles_grid",
+            columns=plan.columns,
+            rows=plan.rows,
+            size=config.image_size,
+            tiles=plan.tile_count,
+            tokens=tokens,
+            max_tiles=max_tiles,
         )
     return _png(shown), caption
 
 
-def tile_count(data: bytes, max_tiles: int, config: ImageConfig | None = None) -> int:
-    """Tiles the image takes under `config` (default: the answering model's, see `image_config`)."""
-    return (config or image_config()).plan(*_size(data), max_tiles=max_tiles).tile_count
+def tile_plan(data: bytes, max_tiles: int, config: ImageConfig | None = None) -> TilePlan:
+    """How the image is tiled under `config` (default: the answering model's, see `image_config`)."""
+    return (config or image_config()).plan(*_size(data), max_tiles=max_tiles)
 
 
 def show_tile_preview(image: ImageAttachment, max_tiles: int) -> None:
-    png, caption = tile_preview(image.data, max_tiles, image_config())
-    st.image(png, caption="How the model sees it: the tile grid")
+    png, caption = tile_preview(image.data, max_tiles, image_config(), language.current())
+    st.image(png, caption=t("image_input.tile_grid"))
     st.caption(caption)

@@ -119,3 +119,39 @@ def test_empty_and_garbage_files_raise_media_error(tmp_path) -> None:
 def test_bad_requests_raise_media_error(mp4: str, kwargs: dict, message: str) -> None:
     with pytest.raises(MediaError, match=message):
         load_video(mp4, **kwargs)
+
+
+@needs_ffmpeg
+def test_a_sound_only_mp4_says_it_has_no_picture(tmp_path) -> None:
+    import subprocess
+
+    path = tmp_path / "voice.mp4"
+    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    with pytest.raises(MediaError, match="no picture track") as raised:
+        probe_video(path.read_bytes())
+    assert raised.value.text.key == "media.video.no_picture"
+    assert raised.value.detail  # decord's own words, for the "Details" fold
+
+
+@needs_ffmpeg
+@pytest.mark.filterwarnings("ignore")  # Streamlit's "no runtime" notes outside `streamlit run`
+def test_the_pages_frame_strip_shows_the_engines_frames(mp4: str) -> None:
+    """The Video QA strip decodes frame by frame from a kept reader: the same frames, the same pixels."""
+    import io
+
+    from components.video_input import THUMB_SIDE, OpenVideo
+
+    data = Path(mp4).read_bytes()
+    opened = OpenVideo(data)
+    for request in [(8, None, None), (5, 0.5, 2.5), (3, 1.0, 1.3), (5, 0.5, 2.5)]:  # the last one from its cache
+        expected = []
+        for frame in sample_frames(data, *request):
+            image = frame.image.copy()
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=85)
+            expected.append((frame.timestamp_s, buffer.getvalue()))
+        assert list(opened.strip(*request)) == expected, request
+    with pytest.raises(MediaError, match="must come after the start"):
+        opened.indices(8, 2.0, 2.0)

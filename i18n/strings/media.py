@@ -12,6 +12,10 @@ EN = {
         "Scale it down and upload it again."
     ),
     "media.image.not_an_image": "{name} is not an image this app can read. Use a PNG, JPEG, WebP, GIF or BMP file.",
+    # An upload has no path to name: the picker says this instead (its file name goes in front).
+    "media.image.upload_not_an_image": (
+        "This file is not an image this app can read. Use a PNG, JPEG, WebP, GIF or BMP file."
+    ),
     "media.image.no_pixels": "This image has no pixels ({width}×{height}).",
     "media.image.damaged": "This image is damaged or incomplete. Try saving it again, or use another file.",
     "media.video.empty": "This video file is empty.",
@@ -43,6 +47,7 @@ ZH = {
         "这张图片为 {width}×{height} 像素（{megapixels} 百万像素），上限是 {limit_mp} 百万像素。请缩小后重新上传。"
     ),
     "media.image.not_an_image": "{name} 不是本应用能读取的图片。请使用 PNG、JPEG、WebP、GIF 或 BMP 文件。",
+    "media.image.upload_not_an_image": "这个文件不是本应用能读取的图片。请使用 PNG、JPEG、WebP、GIF 或 BMP 文件。",
     "media.image.no_pixels": "这张图片没有像素（{width}×{height}）。",
     "media.image.damaged": "这张图片已损坏或不完整。请重新保存后再试，或换一个文件。",
     "media.video.empty": "这个视频文件是空的。",

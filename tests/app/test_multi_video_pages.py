@@ -29,10 +29,17 @@ def test_two_images_are_labelled_and_follow_ups_keep_them() -> None:
 
 
 def test_too_many_images_is_a_clear_error() -> None:
-    app = start("multi", FakeEngine())
+    engine = FakeEngine()
+    app = start("multi", engine)
     app.session_state["max_images"] = 3
     app.file_uploader(key="uploads_multi").set_value(pngs(4)).run()
-    assert any("4 images uploaded, but at most 3" in e.value for e in app.error)
+    assert [e.value for e in app.error] == [
+        "Too many images: 4 uploaded, but at most 3 fit in one question. Remove 1 of them. "
+        "Or allow more on the Settings page (Max images per multi-image question, up to 16)."
+    ]
+    app.chat_input[0].set_value("Compare").run()
+    assert app.error[-1].value == "Too many images: remove 1 first (at most 3 fit in one question)."
+    assert engine.prompts == []  # and never "upload at least two"
 
 
 def test_one_image_is_not_enough() -> None:
