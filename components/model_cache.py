@@ -6,7 +6,11 @@ Streamlit owns their lifetime: one `Services` per server process in `st.cache_re
 sidebar shows live progress; other sessions asking for the same checkpoint wait for that load.
 
 Load failures are remembered per session (`state.LOAD_ERROR`) instead of retried on every
-rerun: a hub that cannot be reached would otherwise cost seconds on each click.
+rerun: a hub that cannot be reached would otherwise cost seconds on each click. Each is kept as
+the error itself (an `ExplainedError`: shown in the visitor's language, details folded away).
+
+Only admins point the app at an OpenAI-compatible server (`model_backend.access`): a session of
+another role that somehow holds a server target gets no engine, and its failure says why.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from model_backend.engines.base import Engine
 from model_backend.engines.factory import EngineFactory, Target
 from model_backend.pool import ModelPool
 from model_backend.runs import DEFAULT_MAX_CONCURRENT, RunRegistry
-from model_backend.settings import LoadSpec
+from model_backend.settings import LoadSpec, ServerSpec
 from model_backend.store import ConversationStore
 from model_backend.workspace import Workspace
 
@@ -40,7 +44,7 @@ class LoadFailure:
     is an `ExplainedError`) or the words of a refusal.
     """
 
-    spec: LoadSpec
+    spec: LoadSpec | ServerSpec
     problem: BaseException | Text | str
     unavailable: bool
 
@@ -82,14 +86,22 @@ def target() -> Target | None:
 
 
 def load_failure() -> LoadFailure | None:
+    """Why this session's target (checkpoint or server) gave no engine, if it did not."""
     failure = st.session_state.get(state.LOAD_ERROR)
-    return failure if failure is not None and failure.spec == state.load_spec() else None
+    if failure is None:
+        return None
+    current = target() if isinstance(failure.spec, ServerSpec) else state.load_spec()
+    return failure if failure.spec == current else None
 
 
 def ensure_engine(progress: Progress | None = None) -> Engine | None:
     """Load (or reuse) the engine the settings ask for; on failure remember why and return None."""
     chosen = target()
     if chosen is None:
+        return None
+    if isinstance(chosen, ServerSpec) and not access.is_admin():
+        # The Settings page offers the server backend to admins only; this holds whatever set the target.
+        st.session_state[state.LOAD_ERROR] = LoadFailure(chosen, Text("load.server_refused"), unavailable=False)
         return None
     if not isinstance(chosen, LoadSpec):
         return services().factory.get(chosen)
@@ -120,7 +132,7 @@ def loaded_model() -> Any:
     return services().pool.loaded(state.load_spec())
 
 
-def _refusal(spec: LoadSpec) -> str | None:
+def _refusal(spec: LoadSpec) -> Text | str | None:
     """Why this session's role may not load `spec`; the start-up checkpoint is the admin's choice, so allowed."""
     if spec.checkpoint == state.startup_checkpoint():
         return None
@@ -133,11 +145,12 @@ def retry() -> None:
 
 
 def _failure(spec: LoadSpec, error: Exception) -> LoadFailure:
-    from model_backend.loading import CheckpointUnavailable, LoadError
-    from model_backend.pool import PoolFullError
+    """The failure to keep: the backend's errors explain themselves (LoadError, PoolFullError, ...);
+    anything else is a bug, said in general words with the exception as its detail."""
+    from model_backend.loading import CheckpointUnavailable
 
-    problem: BaseException | Text = error
-    if not isinstance(error, (LoadError, PoolFullError)):
+    problem: BaseException = error
+    if not isinstance(error, ExplainedError):
         problem = ExplainedError(
             "load.unexpected", detail=f"{type(error).__name__}: {error}", checkpoint=spec.checkpoint
         )

@@ -11,7 +11,8 @@ the shims of that checkpoint's LLM family. Shims are idempotent and only add wha
 lacks; they never replace something transformers has. docs/compat.md is the same list in prose.
 
 A failure from inside a checkpoint's code that no entry knows becomes a plain message through
-`describe_code_error` (the checkpoint, the transformers version, what to try).
+`describe_code_error` (the checkpoint, the transformers version, what to try), a `Text` of the
+`i18n` table; the exception itself is the caller's `detail`.
 
 >>> apply_compat({"llm_config": {"architectures": ["Phi3ForCausalLM"]}})  # doctest: +SKIP
 ["compatibility shim phi3-get-max-length: Phi-3's own code calls ..."]
@@ -23,6 +24,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from i18n import Text
 
 PINNED_TRANSFORMERS = "4.51.3"
 
@@ -167,12 +170,13 @@ def apply_compat(config: dict) -> list[str]:
     return notes
 
 
-def describe_code_error(error: BaseException, checkpoint: str, code_folders: list[Path] | None = None) -> str | None:
+def describe_code_error(error: BaseException, checkpoint: str, code_folders: list[Path] | None = None) -> Text | None:
     """A plain message when `error` (AttributeError/TypeError) was raised inside the checkpoint's own code.
 
     "Inside" means the innermost frame of the traceback is a file of the checkpoint: transformers'
     remote-code module cache (where `trust_remote_code` copies those files) or one of `code_folders`.
-    Returns None for any other error, which the caller reports as it did before.
+    Returns None for any other error, which the caller reports as it did before. The exception's
+    own words are not in the message: the caller keeps them as the error's `detail`.
     """
     if not isinstance(error, (AttributeError, TypeError)) or error.__traceback__ is None:
         return None
@@ -184,13 +188,15 @@ def describe_code_error(error: BaseException, checkpoint: str, code_folders: lis
         return None
     import transformers
 
-    return (
-        f"{checkpoint}'s own code ({where.name}, line {frames[-1].lineno}) failed under transformers "
-        f"{transformers.__version__}: {type(error).__name__}: {error}. This is an incompatibility between the "
-        "checkpoint's code and this transformers version that InternVL Studio has no fix for yet. Try: "
-        f"transformers=={PINNED_TRANSFORMERS} if another version is installed (python -m model_backend doctor "
-        "checks it); the checkpoint's latest code files from its hub page; or the server backend (LMDeploy or "
-        "vLLM) for this model. Please report the message with the checkpoint's name."
+    return Text(
+        "load.code_quirk",
+        {
+            "checkpoint": checkpoint,
+            "file": where.name,
+            "line": frames[-1].lineno or 0,
+            "version": transformers.__version__,
+            "pin": PINNED_TRANSFORMERS,
+        },
     )
 
 

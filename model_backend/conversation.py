@@ -5,6 +5,11 @@ as PIL images or tensors. `build_prompt` turns the conversation into what the In
 contract expects: the history as (question, answer) pairs with `<image>` placeholders, the
 current question, and the media in placeholder order. The k-th `<image>` of the whole prompt
 is the k-th image; a video contributes one placeholder per sampled frame.
+
+A turn whose answer failed keeps the failure as `error`: a `Text` of the `i18n` table (so it is
+shown in the visitor's language, also after a restart) or, in records from before the table, a
+plain string; `error_detail` holds the technical part. Records store a `Text` as
+`{"key": ..., "params": ...}` (see `message_record`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
+from i18n import DEFAULT_LANGUAGE, Text
+from model_backend.errors import BackendError
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
 from model_backend.thinking import split as split_thinking
 
@@ -22,8 +29,8 @@ EXPORT_VERSION = 1
 IMAGE_PLACEHOLDER = "<image>"
 
 
-class ConversationError(ValueError):
-    """A conversation cannot be built or imported; the message says why."""
+class ConversationError(BackendError, ValueError):
+    """A conversation cannot be built or imported; `text` says why, `detail` holds a parser's words."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,13 @@ class VideoAttachment:
 
     def __post_init__(self) -> None:
         if not 1 <= self.num_frames <= MAX_VIDEO_FRAMES:
-            raise ConversationError(f"frames must be between 1 and {MAX_VIDEO_FRAMES}, got {self.num_frames}")
+            raise ConversationError("conversation.frames", max_frames=MAX_VIDEO_FRAMES, count=self.num_frames)
         if not 1 <= self.tiles_per_frame <= MAX_TILES_LIMIT:
-            raise ConversationError(f"tiles per frame must be 1..{MAX_TILES_LIMIT}, got {self.tiles_per_frame}")
+            raise ConversationError(
+                "conversation.tiles_per_frame", max_tiles=MAX_TILES_LIMIT, count=self.tiles_per_frame
+            )
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
-            raise ConversationError(f"the time range ends ({self.end_s}s) before it starts ({self.start_s}s)")
+            raise ConversationError("conversation.time_range", start=f"{self.start_s:g}", end=f"{self.end_s:g}")
 
 
 @dataclass
@@ -81,18 +90,28 @@ class Turn:
     video: VideoAttachment | None = None
     answer: str | None = None
     stopped: bool = False
-    error: str | None = None
+    #: Why the answer failed: a `Text` (shown in the visitor's language), or words from an older record.
+    error: Text | str | None = None
     stats: AnswerStats | None = None
     #: The server went away while this answer streamed; `answer` holds what was written by then.
     interrupted: bool = False
+    #: The technical side of `error` (an exception's or a server's words), for the "Details" fold.
+    error_detail: str | None = None
 
     def __post_init__(self) -> None:
         if self.images and self.video is not None:
-            raise ConversationError("a turn carries either images or a video, not both")
+            raise ConversationError("conversation.images_and_video")
 
     @property
     def answered(self) -> bool:
         return self.answer is not None
+
+    @property
+    def problem(self) -> BackendError | None:
+        """`error` with its detail, as one error `components.language.error` shows (message, then Details)."""
+        if self.error is None:
+            return None
+        return BackendError(self.error, detail=self.error_detail)
 
 
 @dataclass(frozen=True)
@@ -126,7 +145,7 @@ class Conversation:
     ) -> Turn:
         """Append an unanswered turn and return it."""
         if not question.strip():
-            raise ConversationError("the question is empty")
+            raise ConversationError("conversation.empty_question")
         if self.turns and not self.turns[-1].answered:
             self.turns.pop()  # an unanswered (failed) last turn is replaced, not stacked
         turn = Turn(question=question, images=tuple(images), video=video)
@@ -136,7 +155,7 @@ class Conversation:
     def pending(self) -> Turn:
         """The last turn, which must still be waiting for its answer."""
         if not self.turns or self.turns[-1].answered:
-            raise ConversationError("there is no question waiting for an answer")
+            raise ConversationError("conversation.nothing_pending")
         return self.turns[-1]
 
     def build_prompt(self, max_tiles: int) -> PromptPlan:
@@ -181,18 +200,29 @@ class Conversation:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Conversation:
+        """The conversation of an export; a file that is not one says which of the ways it is not.
+
+        Not JSON at all, JSON of another program, an export of another format version, or an export
+        that is cut short or changed (its JSON breaks off, or a turn lacks what every turn has).
+        The parser's own words (a line and column) go to the error's `detail`.
+        """
         try:
             document = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ConversationError(f"not a conversation export: invalid JSON ({error})") from error
+            # An export cut short still names its format near the start: that is a damaged export.
+            head = text[:200] if isinstance(text, str) else text[:200].decode("utf-8", "replace")
+            technical = f"{type(error).__name__}: {error}"
+            if EXPORT_FORMAT in head:
+                raise ConversationError("conversation.import_damaged", detail=technical) from error
+            raise ConversationError("conversation.import_not_json", detail=technical) from error
         if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise ConversationError("not a conversation export from InternVL Studio")
+            raise ConversationError("conversation.import_foreign", detail=_describe_json(document))
         if document.get("version") != EXPORT_VERSION:
-            raise ConversationError(f"unsupported export version {document.get('version')!r}")
+            raise ConversationError("conversation.import_version", version=str(document.get("version")))
         try:
             turns = [turn_from_record(record, _inlined_data) for record in document["turns"]]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ConversationError(f"the export is damaged: {error}") from error
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ConversationError("conversation.import_damaged", detail=f"{type(error).__name__}: {error}") from error
         return cls(turns)
 
     def to_markdown(self) -> str:
@@ -212,7 +242,7 @@ class Conversation:
                     lines += ["<details><summary>Thinking</summary>", "", parts.thinking, "", "</details>", ""]
                 lines += [f"**Assistant:** {parts.answer}{suffix}", ""]
             elif turn.error:
-                lines += [f"**Error:** {turn.error}", ""]
+                lines += [f"**Error:** {turn.error}", ""]  # a Text in English, as the rest of the export
         return "\n".join(lines)
 
 
@@ -223,6 +253,7 @@ MediaDecoder = Callable[[dict], bytes]
 def turn_record(turn: Turn, encode: MediaEncoder) -> dict:
     """A JSON-ready dict of `turn`; `encode(data)` gives the fields that stand for each media file's bytes."""
     record = {name: value for name, value in vars(turn).items() if name not in ("images", "video", "stats")}
+    record["error"] = message_record(turn.error)
     record["stats"] = asdict(turn.stats) if turn.stats is not None else None
     record["images"] = [{"name": image.name, **encode(image.data)} for image in turn.images]
     if turn.video is not None:
@@ -245,16 +276,61 @@ def turn_from_record(record: dict, decode: MediaDecoder) -> Turn:
     if not isinstance(question, str):
         raise ValueError("a question is not text")
     answer = record.get("answer")
+    detail = record.get("error_detail")
     return Turn(
         question=question,
         images=images,
         video=video,
         answer=None if answer is None else str(answer),
         stopped=bool(record.get("stopped", False)),
-        error=record.get("error"),
+        error=message_from_record(record.get("error")),
         stats=stats,
         interrupted=bool(record.get("interrupted", False)),
+        error_detail=None if detail is None else str(detail),
     )
+
+
+def message_record(message: Text | str | None) -> dict | str | None:
+    """A JSON-ready form of a turn's error: a `Text` as its key and values (with the English, in case
+    a later version no longer has the key), words as they are.
+
+    >>> message_record(Text("store.deleted"))["key"]
+    'store.deleted'
+    """
+    if isinstance(message, Text):
+        # Values are numbers and strings by convention; anything else is kept as its text, so a save never fails.
+        params = {
+            name: value if isinstance(value, (str, int, float)) else str(value)
+            for name, value in message.params.items()
+        }
+        return {"key": message.key, "params": params, "en": message.render(DEFAULT_LANGUAGE)}
+    return message
+
+
+def message_from_record(value: object) -> Text | str | None:
+    """The inverse of `message_record`; plain strings (records from before the table) stay strings."""
+    if value is None or isinstance(value, str):
+        return value
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("key"), str)
+        or not isinstance(value.get("params", {}), dict)
+    ):
+        raise ValueError(f"an error message is neither text nor a table key: {value!r:.80}")
+    message = Text(value["key"], dict(value.get("params", {})))
+    try:
+        message.render(DEFAULT_LANGUAGE)  # the key exists and its values fill it
+    except (KeyError, IndexError, ValueError):
+        return str(value.get("en") or value["key"])  # a key of another version: its English words
+    return message
+
+
+def _describe_json(document: object) -> str:
+    """What a JSON document that is not an export holds, in a developer's words (for the details)."""
+    if isinstance(document, dict):
+        keys = ", ".join(repr(key) for key in list(document)[:8])
+        return f"a JSON object with the keys {keys or 'none'}; format: {document.get('format')!r}"
+    return f"a JSON {type(document).__name__}, not an object"
 
 
 VIDEO_FIELDS = ("name", "num_frames", "start_s", "end_s", "tiles_per_frame")
@@ -270,4 +346,13 @@ def _inlined_data(fields: dict) -> bytes:
 
 def edited(turn: Turn, question: str) -> Turn:
     """A copy of `turn` with a new question and no answer (edit-and-resend)."""
-    return replace(turn, question=question, answer=None, stopped=False, error=None, stats=None, interrupted=False)
+    return replace(
+        turn,
+        question=question,
+        answer=None,
+        stopped=False,
+        error=None,
+        error_detail=None,
+        stats=None,
+        interrupted=False,
+    )

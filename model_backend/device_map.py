@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 
+from model_backend.errors import BackendError
 
-class SplitError(ValueError):
+
+class SplitError(BackendError, ValueError):
     """A split was asked for that cannot be made (too few GPUs, no layers)."""
 
 
@@ -28,12 +30,9 @@ def split_device_map(num_layers: int, gpu_count: int, llm_prefix: str = "languag
     last layer (e.g. 24 layers on 4 GPUs); such keys match nothing and are harmless.
     """
     if gpu_count < 2:
-        raise SplitError(
-            f"Splitting a model over GPUs needs at least 2 GPUs; this machine has {gpu_count}. "
-            "Choose 'cuda' or 'auto' instead, or a smaller model or quantization."
-        )
+        raise SplitError("load.split_too_few_gpus", count=gpu_count)
     if num_layers < 1:
-        raise SplitError(f"The language model has no layers to split ({num_layers}).")
+        raise SplitError("load.split_no_layers", count=num_layers)
     per_gpu = math.ceil(num_layers / (gpu_count - 0.5))
     layers_per_gpu = [per_gpu] * gpu_count
     layers_per_gpu[0] = math.ceil(per_gpu * 0.5)

@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from i18n import Text
+from model_backend.errors import BackendError
+
 PROBE_TIMEOUT_S = 3.0
 
 Progress = Callable[[str, "float | None"], None]
 
 
-class HubUnavailable(RuntimeError):
-    """The hub could not be reached or has no such repository; the message says which, in plain words."""
+class HubUnavailable(BackendError, RuntimeError):
+    """The hub could not be reached or has no such repository; `text` says which, in plain words."""
 
 
-def unreachable_message(repo_id: str) -> str:
-    return (
-        f"Could not reach the Hugging Face hub to download {repo_id}. Check the network, "
-        "or use a local folder, or the offline demo checkpoint."
-    )
+def unreachable_message(repo_id: str) -> Text:
+    return Text("load.hub_unreachable", {"repo": repo_id})
 
 
 def cached_snapshot(repo_id: str) -> str | None:
@@ -43,21 +43,15 @@ def probe(repo_id: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise HubUnavailable(unreachable_message(repo_id) + " (HF_HUB_OFFLINE is set.)")
+        raise HubUnavailable(Text("load.hub_offline", {"repo": repo_id}))
     try:
         HfApi().model_info(repo_id, timeout=timeout)
     except GatedRepoError as error:
-        raise HubUnavailable(
-            f"{repo_id} is a gated repository: accept its terms on huggingface.co and log in "
-            "(`huggingface-cli login`), or use a local folder."
-        ) from error
+        raise HubUnavailable(Text("load.hub_gated", {"repo": repo_id}), detail=str(error)) from error
     except RepositoryNotFoundError as error:
-        raise HubUnavailable(
-            f"{repo_id} was not found on the Hugging Face hub (or it is private). Check the spelling, "
-            "or use a local folder, or the offline demo checkpoint."
-        ) from error
+        raise HubUnavailable(Text("load.hub_not_found", {"repo": repo_id}), detail=str(error)) from error
     except Exception as error:  # connection refused, DNS failure, timeout, proxy errors
-        raise HubUnavailable(unreachable_message(repo_id)) from error
+        raise HubUnavailable(unreachable_message(repo_id), detail=f"{type(error).__name__}: {error}") from error
 
 
 def download(repo_id: str, progress: Progress | None = None) -> str:
@@ -71,7 +65,8 @@ def download(repo_id: str, progress: Progress | None = None) -> str:
     try:
         return snapshot_download(repo_id, tqdm_class=_progress_tqdm(repo_id, progress))
     except Exception as error:
-        raise HubUnavailable(f"Downloading {repo_id} failed: {error}. Try again, or use a local folder.") from error
+        technical = f"{type(error).__name__}: {error}"
+        raise HubUnavailable(Text("load.hub_download_failed", {"repo": repo_id}), detail=technical) from error
 
 
 def _progress_tqdm(repo_id: str, progress: Progress | None):

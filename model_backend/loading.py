@@ -2,8 +2,9 @@
 
 The checkpoint's own code (`trust_remote_code`) runs only for catalog hub ids, local folders
 and the demo checkpoint, unless the spec allows remote code. Hub ids fail within seconds when
-the hub is out of reach (see `model_backend.hub`). Every failure is a `LoadError` subclass whose
-message says what happened and what to do.
+the hub is out of reach (see `model_backend.hub`). Every failure is a `LoadError` subclass (an
+`i18n.ExplainedError`) whose message says what happened and what to do; the library's own words,
+where there are any, are its `detail`.
 
 >>> loaded = load_model(LoadSpec("demo", dtype="float32", device="cpu"))   # doctest: +SKIP
 >>> loaded.model.chat(loaded.tokenizer, None, "Hello", {"max_new_tokens": 8})  # doctest: +SKIP
@@ -19,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from i18n import Text
 from model_backend import compat, hub
 from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
 from model_backend.demo_checkpoint.families import FAMILIES
 from model_backend.device_map import SplitError, split_device_map
+from model_backend.errors import BackendError
 from model_backend.image_config import ImageConfig
 from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
 from model_backend.settings import LoadSpec
@@ -35,8 +38,8 @@ TRANSFORMERS_PIN = "4.51.3"
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class LoadError(RuntimeError):
-    """The model could not be loaded; the message is meant for the user."""
+class LoadError(BackendError, RuntimeError):
+    """The model could not be loaded; `text` is meant for the user, `detail` for a developer."""
 
 
 class TransformersVersionError(LoadError):
@@ -113,11 +116,7 @@ def check_transformers_version(version: str | None = None) -> None:
 
         version = transformers.__version__
     if not Version("4.37.2") <= Version(version) < Version("4.52"):
-        raise TransformersVersionError(
-            f"InternVL checkpoints need transformers 4.37.2 to 4.51.x, but {version} is installed "
-            "(from 4.52 on, several of them can no longer generate). "
-            f"Fix it with: pip install transformers=={TRANSFORMERS_PIN}"
-        )
+        raise TransformersVersionError("load.transformers_version", version=version, pin=TRANSFORMERS_PIN)
 
 
 @dataclass(frozen=True)
@@ -179,16 +178,20 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
         tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=True, use_fast=False)
     except torch.cuda.OutOfMemoryError as error:
         _free_cuda()
-        estimate = f" (about {entry.memory_gb(spec.quantization):.0f} GB needed)" if entry else ""
+        if entry is None:
+            raise OutOfMemoryError("load.out_of_memory", detail=str(error), checkpoint=spec.checkpoint) from error
+        needed = f"{entry.memory_gb(spec.quantization):.0f}"
         raise OutOfMemoryError(
-            f"{spec.checkpoint} does not fit into GPU memory{estimate}. Try 8-bit or 4-bit, a split over "
-            "several GPUs, or a smaller model."
+            "load.out_of_memory_estimate", detail=str(error), checkpoint=spec.checkpoint, gb=needed
         ) from error
     except LoadError:
         raise
     except Exception as error:
+        technical = f"{type(error).__name__}: {error}"
         quirk = compat.describe_code_error(error, spec.checkpoint, [path])
-        raise LoadError(quirk or f"Could not load {spec.checkpoint}: {error}") from error
+        if quirk is not None:
+            raise LoadError(quirk, detail=technical) from error
+        raise LoadError("load.failed", detail=technical, checkpoint=spec.checkpoint) from error
     llm_config = config.get("llm_config", {})
     image = ImageConfig.from_checkpoint(config, tokens_per_tile=int(model.num_image_token))
     return LoadedModel(
@@ -244,47 +247,35 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
         return folder.resolve(), find_entry(checkpoint), is_demo_checkpoint(folder)
     entry = find_entry(checkpoint)
     if entry is None and not _HUB_ID.match(checkpoint):
-        raise LoadError(
-            f"Could not load {checkpoint}: it is not a folder on this machine, a catalog name, "
-            "a hub id (owner/name), 'demo' or 'demo-<family>'."
-        )
+        raise LoadError("load.not_found", checkpoint=checkpoint)
     if entry is None and not spec.allow_remote_code:
-        raise UntrustedCodeError(
-            f"{checkpoint} is not in the catalog. InternVL checkpoints run Python code that ships with "
-            "them, with your permissions; only allow that for repositories you trust. To load it, turn "
-            "on 'Allow the checkpoint's own code' (allow_remote_code), or download it and use the local folder."
-        )
+        raise UntrustedCodeError("load.untrusted_code", checkpoint=checkpoint)
     repo_id = entry.hub_id if entry is not None else checkpoint
     if spec.quantization == "4bit" and entry is not None:
         _check_quantization(spec, entry, {})  # refuse before downloading tens of gigabytes
     try:
         return Path(hub.download(repo_id, report)), entry, False
     except hub.HubUnavailable as error:
-        raise CheckpointUnavailable(str(error)) from error
+        raise CheckpointUnavailable(error.text, detail=error.detail) from error
 
 
 def _refuse_server_only(entry: CatalogEntry | None) -> None:
     """Checkpoints the catalog marks server-only fail before any download (see `CatalogEntry.server_only`)."""
     if entry is not None and entry.server_only:
-        raise ServerOnlyError(
-            f"{entry.name} is not loaded in-process: {entry.server_only}. Serve it, then choose "
-            "'OpenAI-compatible server' in Settings (or pass --server to the CLI)."
-        )
+        # The catalog's reason is English prose (not a table key): it goes to the details.
+        raise ServerOnlyError("load.server_only", detail=entry.server_only, checkpoint=entry.name)
 
 
 def _read_config(path: Path, name: str) -> dict:
     config_file = path / "config.json"
     if not config_file.is_file():
-        raise LoadError(f"Could not load {name}: the folder {path} has no config.json, so it is not a checkpoint.")
+        raise LoadError("load.no_config", checkpoint=name, path=str(path))
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise LoadError(f"Could not load {name}: its config.json is unreadable ({error}).") from error
-    if "auto_map" not in config or "llm_config" not in config:
-        raise LoadError(
-            f"Could not load {name}: its config.json is not an InternVL chat checkpoint's "
-            "(no auto_map / llm_config). Native '-hf' checkpoints are served through the server backend."
-        )
+        raise LoadError("load.config_unreadable", detail=f"{config_file}: {error}", checkpoint=name) from error
+    if not isinstance(config, dict) or "auto_map" not in config or "llm_config" not in config:
+        raise LoadError("load.not_internvl", checkpoint=name)
     return config
 
 
@@ -293,11 +284,7 @@ def _check_quantization(spec: LoadSpec, entry: CatalogEntry | None, config: dict
         return
     six_b = has_6b_vision(entry) if entry else config.get("vision_config", {}).get("hidden_size") == VIT_6B_HIDDEN
     if six_b:
-        raise QuantizationRefused(
-            f"4-bit is refused for {spec.checkpoint}: its InternViT-6B vision encoder breaks under "
-            "bitsandbytes 4-bit quantization (the InternVL quick start warns that BNB 4-bit makes the 6B "
-            "ViT produce wrong results). Use 8-bit, or turn on 'force 4-bit' to try anyway."
-        )
+        raise QuantizationRefused(Text("load.quantization_refused", {"checkpoint": spec.checkpoint}))
 
 
 def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
@@ -315,13 +302,13 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
     kwargs["use_flash_attn"] = flash
 
     if spec.device == "cuda" and not cuda:
-        raise LoadError("The GPU (cuda) was asked for, but no GPU is visible. Choose 'auto' or 'cpu'.")
+        raise LoadError("load.no_gpu")
     if spec.device == "split":
         try:
             num_layers = int(config.get("llm_config", {}).get("num_hidden_layers", 0))
             kwargs["device_map"] = split_device_map(num_layers, torch.cuda.device_count() if cuda else 0)
         except SplitError as error:
-            raise LoadError(str(error)) from error
+            raise LoadError(error.text, detail=error.detail) from error
     elif cuda and spec.device in ("auto", "cuda"):
         kwargs["device_map"] = {"": 0}
     elif not cuda and spec.device == "auto" and spec.dtype == "float16":
@@ -331,7 +318,7 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
         try:
             kwargs["quantization_config"] = bnb_config(spec.quantization, config, dtype)
         except QuantizationUnavailable as error:
-            raise LoadError(str(error)) from error
+            raise LoadError(error.text, detail=error.detail) from error
         kwargs.setdefault("device_map", {"": 0} if cuda and spec.device != "cpu" else {"": "cpu"})
         if not cuda:
             notices.append(f"{spec.describe()} on the CPU: bitsandbytes' CPU kernels are slow")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from model_backend.engines.base import Engine
+from model_backend.errors import BackendError
 from model_backend.settings import LoadSpec
 
 Progress = Callable[[str, "float | None"], None]
@@ -35,7 +36,7 @@ CPU_SHARE = 0.6
 _WAIT_POLL_S = 0.2
 
 
-class PoolFullError(RuntimeError):
+class PoolFullError(BackendError, RuntimeError):
     """The checkpoint does not fit next to the models that are answering right now."""
 
 
@@ -245,8 +246,11 @@ class ModelPool:
         if blocked:
             answering = ", ".join(e.spec.checkpoint for e in self._entries.values() if e.busy)
             raise PoolFullError(
-                f"{spec.checkpoint} needs about {needed_gb:.1f} GB, and the memory budget of {self.budget_gb:.1f} GB "
-                f"is held by models that are answering right now ({answering}). Try again when they finish."
+                "load.pool_full",
+                checkpoint=spec.checkpoint,
+                needed=f"{needed_gb:.1f}",
+                budget=f"{self.budget_gb:.1f}",
+                answering=answering,
             )
         # Alone in an empty pool a model may exceed the budget: the budget is a guard, the load decides.
         for entry in chosen:

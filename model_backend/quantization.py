@@ -11,10 +11,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from i18n import Text
+from model_backend.errors import BackendError
+
 VIT_6B_HIDDEN = 3200  # InternViT-6B's width; InternViT-300M is 1024
 
 
-class QuantizationUnavailable(RuntimeError):
+class QuantizationUnavailable(BackendError, RuntimeError):
     """bitsandbytes is missing; the message says how to install it."""
 
 
@@ -23,11 +26,11 @@ def bnb_config(quantization: str, config: dict, dtype: Any) -> Any:
     try:
         from transformers import BitsAndBytesConfig
     except ImportError as error:  # pragma: no cover - part of transformers
-        raise QuantizationUnavailable(f"8-bit/4-bit needs bitsandbytes: pip install bitsandbytes ({error})") from error
+        raise QuantizationUnavailable(Text("load.bitsandbytes_missing"), detail=str(error)) from error
     import importlib.util
 
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise QuantizationUnavailable("8-bit and 4-bit loading need bitsandbytes: pip install bitsandbytes")
+        raise QuantizationUnavailable(Text("load.bitsandbytes_missing"))
     skip = ["lm_head", "output"]  # the output head stays in 16 bits, as transformers does by default
     if config.get("vision_config", {}).get("hidden_size") != VIT_6B_HIDDEN:
         skip += ["vision_model", "mlp1"]

@@ -19,10 +19,9 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from i18n import ExplainedError, Text
 from model_backend.conversation import Conversation, ConversationError, Turn
-from model_backend.engines.base import EngineError
 from model_backend.engines.factory import EngineFactory, Target
-from model_backend.preprocess.errors import MediaError
 from model_backend.settings import GenerationSettings
 
 log = logging.getLogger(__name__)
@@ -167,7 +166,7 @@ class AnswerRun:
             finally:
                 self._queue.leave(self._target)
         except Exception as error:  # every failure becomes a message on the turn, the rest is kept
-            turn.error = error_message(error)
+            turn.error, turn.error_detail = explain(error)
         finally:
             pieces = "".join(self._pieces)
             turn.stats = stats
@@ -208,7 +207,7 @@ class RunRegistry:
         with self._lock:
             current = self._runs.get(key)
             if current is not None and not current.done:
-                raise ConversationError("this conversation is still answering: stop it first")
+                raise ConversationError("conversation.still_answering")
             run = AnswerRun(conversation, settings, target, self.factory, self.queue, save)
             self._runs[key] = run
         return run.start()
@@ -235,17 +234,20 @@ class RunRegistry:
             return sum(1 for run in self._runs.values() if not run.done)
 
 
-def error_message(error: Exception) -> str:
-    """The user-facing text of an answering failure."""
-    if isinstance(error, (EngineError, ConversationError, MediaError)):
-        return str(error)
-    from model_backend.pool import PoolFullError
+def explain(error: Exception) -> tuple[Text, str | None]:
+    """An answering failure as a turn keeps it: the message (a `Text`, shown in the visitor's
+    language, also from the store after a restart) and the technical detail.
 
-    if isinstance(error, PoolFullError):
-        return str(error)
-    from model_backend.loading import LoadError
-
-    if isinstance(error, LoadError):
-        return str(error)
+    Every error the backend means for users is an `ExplainedError` (loading, the pool, the engines,
+    media, the conversation, the store); anything else is a bug, logged with its traceback.
+    """
+    if isinstance(error, ExplainedError):
+        return error.text, error.detail
     log.exception("unexpected error while answering", exc_info=error)
-    return f"Answering failed unexpectedly ({type(error).__name__}): {error}"
+    return Text("engine.unexpected"), f"{type(error).__name__}: {error}"
+
+
+def error_message(error: Exception) -> str:
+    """An answering failure in English, with its detail: for the CLI's batch results and logs."""
+    message, detail = explain(error)
+    return f"{message} ({detail})" if detail else str(message)

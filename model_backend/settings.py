@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Literal
 
+from model_backend.errors import BackendError
+
 Dtype = Literal["bfloat16", "float16", "float32"]
 Quantization = Literal["none", "8bit", "4bit"]
 DevicePlacement = Literal["auto", "cpu", "cuda", "split"]
@@ -23,7 +25,7 @@ MAX_TILES_LIMIT = 40
 MAX_VIDEO_FRAMES = 64
 
 
-class SettingsError(ValueError):
+class SettingsError(BackendError, ValueError):
     """A setting is out of range; the message names the setting and the allowed range."""
 
 
@@ -121,7 +123,7 @@ class LoadSpec:
 
     def __post_init__(self) -> None:
         if not self.checkpoint.strip():
-            raise SettingsError("checkpoint: give a catalog name, a hub id, a folder or 'demo'")
+            raise SettingsError("invalid.checkpoint")
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("device", self.device, DEVICE_PLACEMENTS)
@@ -144,14 +146,14 @@ class ServerSpec:
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"server URL must start with http:// or https://, got {self.base_url!r}")
+            raise SettingsError("invalid.server_url", url=self.base_url)
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        raise SettingsError("invalid.range", name=name, low=low, high=high, value=value)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise SettingsError("invalid.choice", name=name, choices=", ".join(choices), value=str(value))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model_backend.conversation import Conversation, Turn, turn_from_record, turn_record
+from model_backend.errors import BackendError
 
 DATA_ENV = "INTERNVL_DATA_DIR"
 QUOTA_ENV = "INTERNVL_STORE_QUOTA_GB"
@@ -58,8 +59,8 @@ CREATE TABLE IF NOT EXISTS conversation_media (
 """
 
 
-class StoreError(RuntimeError):
-    """The store cannot do what was asked; the message is meant for the user."""
+class StoreError(BackendError, RuntimeError):
+    """The store cannot do what was asked; `text` is meant for the user, `detail` for a developer."""
 
 
 class StoreFullError(StoreError):
@@ -159,7 +160,7 @@ class ConversationStore:
             row = db.execute("SELECT title FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner))
             row = row.fetchone()
             if row is None:
-                raise StoreError("This conversation no longer exists (it was deleted).")
+                raise StoreError("store.deleted")
             new_media = [digest for digest in media if not self._has_media(digest)]
             self._check_quota(conversation_id, len(body) + sum(len(media[d]) for d in new_media))
             for digest in new_media:  # files first: a row never points at a file that is not there
@@ -277,11 +278,7 @@ class ConversationStore:
         current = self._db.execute("SELECT length(body) FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         after = self._used_bytes_locked() - (current[0] if current else 0) + adding
         if after > self.quota_bytes:
-            raise StoreFullError(
-                f"The conversation storage is full ({self.quota_bytes / 1e9:.1f} GB), so this was not saved. "
-                "Delete conversations you no longer need from the conversation list, or ask the admin "
-                f"to raise {QUOTA_ENV}."
-            )
+            raise StoreFullError("store.full", quota=f"{self.quota_bytes / 1e9:.1f}", env=QUOTA_ENV)
 
     def _media_path(self, digest: str) -> Path:
         return self.media_dir / digest[:2] / digest
@@ -304,7 +301,7 @@ class ConversationStore:
         try:
             return self._media_path(str(fields["sha256"])).read_bytes()
         except OSError as error:
-            raise StoreError(f"A media file of this conversation is missing from the store ({error}).") from error
+            raise StoreError("store.media_missing", detail=str(error)) from error
 
 
 class _Transaction:

@@ -127,9 +127,12 @@ def test_unknown_quirk_is_a_plain_message_naming_checkpoint_and_version(phi3_che
         engine.stream(conversation, GenerationSettings(max_new_tokens=4, max_tiles=MAX_TILES), threading.Event()).text()
     message = str(raised.value)
     assert "InternVL2-4B-variant" in message and f"transformers {transformers.__version__}" in message
-    assert "modeling_phi3.py" in message and "get_max_length" in message
-    assert "Try:" in message and "doctor" in message
+    assert "modeling_phi3.py" in message and "Try:" in message and "doctor" in message
     assert not message.startswith(("AttributeError", "Generation failed"))
+    # The exception's own words are the details, not the message; the message has a Chinese version.
+    assert "get_max_length" in raised.value.detail and "get_max_length" not in message
+    assert raised.value.detail.startswith("AttributeError: ")
+    assert "自带的代码（modeling_phi3.py 第" in raised.value.text.render("zh")
 
 
 def test_phi3_variant_answers_through_the_real_load_path(phi3_checkpoint):

@@ -17,7 +17,7 @@ import torch
 
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.base import EngineError
-from model_backend.engines.local import DEMO_LABEL, OOM_MESSAGE, LocalEngine
+from model_backend.engines.local import DEMO_LABEL, LocalEngine
 from model_backend.preprocess.errors import MediaError
 from model_backend.settings import GenerationSettings
 from tests.media_factory import make_photo
@@ -134,16 +134,21 @@ def test_context_overflow_is_an_error_before_generating(loaded, monkeypatch) -> 
         engine.stream(ask("Describe the image.", (photo,)), GenerationSettings(max_new_tokens=64), threading.Event())
     message = str(caught.value)
     visual = 7 * loaded.num_image_token
-    assert "image tokens" in message and f"({visual} of them image tokens)" in message
-    assert "64 more" in message and "context window is 600 tokens" in message
+    assert f"({visual} of them for the images or video frames)" in message
+    assert "up to 64 more" in message and "context window is 600 tokens" in message
+    assert "Attach fewer images" in message and "start a new conversation" in message
+    assert caught.value.text.params["image_tokens"] == visual
+    assert "上下文窗口只有 600 个 token" in caught.value.text.render("zh")
 
 
 def test_out_of_memory_in_the_worker_becomes_a_clear_engine_error(engine, loaded, monkeypatch) -> None:
     oom = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
     monkeypatch.setattr(loaded.model, "generate", fake_generate(loaded.tokenizer, "", oom))
-    with pytest.raises(EngineError, match="Out of GPU memory while answering") as caught:
+    with pytest.raises(EngineError, match="ran out of memory while answering") as caught:
         engine.stream(ask(), GenerationSettings(max_new_tokens=16), threading.Event()).text()
-    assert str(caught.value) == OOM_MESSAGE
+    assert caught.value.text.key == "engine.out_of_memory"
+    assert caught.value.detail == "OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB"
+    assert "20.00 GiB" not in str(caught.value)  # the library's words stay in the details
     assert caught.value.__cause__ is oom
     assert not generation_threads()
 
@@ -152,9 +157,10 @@ def test_a_failure_mid_answer_keeps_the_pieces_and_then_raises(engine, loaded, m
     broken = fake_generate(loaded.tokenizer, "Some words before it broke ", ValueError("boom"))
     monkeypatch.setattr(loaded.model, "generate", broken)
     pieces: list[str] = []
-    with pytest.raises(EngineError, match="Generation failed: ValueError: boom"):
+    with pytest.raises(EngineError, match=r"^Generation failed: the model stopped with an error") as caught:
         for piece in engine.stream(ask(), GenerationSettings(max_new_tokens=16), threading.Event()):
             pieces.append(piece)
+    assert caught.value.detail == "ValueError: boom"
     assert "".join(pieces).startswith("Some words")
 
 

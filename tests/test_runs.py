@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from i18n import Text
 from model_backend.conversation import Conversation, ImageAttachment, Turn
 from model_backend.engines.factory import EngineFactory
-from model_backend.runs import RunRegistry
+from model_backend.runs import RunRegistry, error_message, explain
 from model_backend.settings import GenerationSettings
 from model_backend.store import ConversationStore
 from model_backend.workspace import Workspace
@@ -77,8 +78,23 @@ def test_an_error_becomes_the_turns_message_and_the_history_is_kept(engine) -> N
     conversation.ask("second", images=(ImageAttachment(b"not an image at all", "broken.png"),))
     run = RunRegistry(EngineFactory()).start("c", conversation, GenerationSettings(), engine, Saves())
     assert run.wait_done(60)
-    assert "not an image" in conversation.turns[-1].error and conversation.turns[-1].answer is None
+    turn = conversation.turns[-1]
+    assert isinstance(turn.error, Text) and turn.error.key == "media.image.not_an_image" and turn.answer is None
+    assert "不是本应用能读取的图片" in turn.error.render("zh")
+    assert turn.error_detail and "cannot identify image file" in turn.error_detail  # the library's words, apart
     assert conversation.turns[0].answer == "kept"
+
+
+def test_an_unexpected_failure_is_said_in_general_words_with_the_exception_as_detail() -> None:
+    message, detail = explain(ZeroDivisionError("division by zero"))
+    assert message == Text("engine.unexpected")
+    assert message.render("zh") == "回答失败，原因不明。请重试；下方的详细信息可用于报告问题。"
+    assert detail == "ZeroDivisionError: division by zero"
+    # The batch results and logs get the English words with the detail.
+    assert error_message(ZeroDivisionError("division by zero")) == (
+        "Answering failed for a reason this app does not know. Try again; the details below help to report it. "
+        "(ZeroDivisionError: division by zero)"
+    )
 
 
 def _process_threads() -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from i18n import Text
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, VideoAttachment
 from model_backend.store import ConversationStore, StoreError, StoreFullError
 
@@ -105,9 +108,60 @@ def test_the_quota_gives_a_clear_error_and_keeps_what_was_saved(tmp_path: Path) 
     store.save(conversation_id, "alice", sample())
     big = sample()
     big.ask("another", images=(ImageAttachment(os.urandom(5000), "big.png"),))
-    with pytest.raises(StoreFullError, match="storage is full"):
+    with pytest.raises(StoreFullError, match="storage is full") as full:
         store.save(conversation_id, "alice", big)
+    assert full.value.text.render("zh").startswith("对话存储空间已满（0.0 GB），因此这次没有保存。")
     assert store.load(conversation_id, "alice").conversation == sample()
+
+
+def test_a_turns_error_comes_back_in_either_language_after_a_restart(tmp_path: Path) -> None:
+    conversation = sample()
+    conversation.ask("Describe the diagram")
+    failed = conversation.turns[-1]
+    failed.error = Text("engine.context_full", {"prompt_tokens": 700, "answer_tokens": 64, "limit": 600})
+    failed.error_detail = "prompt 700 tokens + max_new_tokens 64 > context window 600"
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", conversation)
+    store.close()
+    turn = ConversationStore(tmp_path).load(conversation_id, "alice").conversation.turns[-1]
+    assert turn.error == failed.error and turn.error_detail == failed.error_detail
+    assert turn.error.render("zh").startswith("这个问题超出了模型一次能读取的长度：提示词有 700 个 token")
+    assert str(turn.error).startswith("This question does not fit into what the model can read at once")
+    # Stored as the key and its values (plus the English, for a version that no longer has the key).
+    with sqlite3.connect(tmp_path / "conversations.sqlite3") as db:
+        body = json.loads(db.execute("SELECT body FROM conversations").fetchone()[0])
+    assert body[-1]["error"]["key"] == "engine.context_full" and body[-1]["error"]["params"]["limit"] == 600
+
+
+def test_rows_saved_before_the_table_keep_their_plain_error_words(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    old_row = [{"question": "Hi", "images": [], "video": None, "answer": None, "error": "Out of GPU memory"}]
+    forgotten_key = {"key": "engine.gone_in_this_version", "params": {}, "en": "Something old went wrong."}
+    old_row.append({"question": "Again", "images": [], "video": None, "answer": None, "error": forgotten_key})
+    with sqlite3.connect(tmp_path / "conversations.sqlite3") as db:
+        db.execute("UPDATE conversations SET body = ? WHERE id = ?", (json.dumps(old_row), conversation_id))
+    first, second = store.load(conversation_id, "alice").conversation.turns
+    assert first.error == "Out of GPU memory" and first.error_detail is None
+    assert second.error == "Something old went wrong."
+
+
+def test_a_deleted_conversation_and_a_missing_media_file_are_explained(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    conversation_id = store.create("alice", "image")
+    store.save(conversation_id, "alice", sample())
+    for path in (tmp_path / "media").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    with pytest.raises(StoreError) as missing:
+        store.load(conversation_id, "alice")
+    assert str(missing.value).startswith("A picture or video of this conversation is missing")
+    assert "No such file" in missing.value.detail and "No such file" not in str(missing.value)
+    store.delete(conversation_id, "alice")
+    with pytest.raises(StoreError) as deleted:
+        store.save(conversation_id, "alice", sample())
+    assert deleted.value.text.render("zh") == "这个对话已不存在（已被删除）。请开始一个新的对话。"
 
 
 def test_kill_9_mid_write_never_corrupts_the_store(tmp_path: Path) -> None:

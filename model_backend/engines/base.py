@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from model_backend.conversation import AnswerStats, Conversation
+from model_backend.errors import BackendError
 from model_backend.settings import GenerationSettings
 from model_backend.thinking import ThinkingCounter
 
 
-class EngineError(RuntimeError):
-    """Answering failed; the message is meant for the user (what happened, what to do)."""
+class EngineError(BackendError, RuntimeError):
+    """Answering failed; `text` is meant for the user (what happened, what to do), `detail` for a developer."""
 
 
 class Answer:

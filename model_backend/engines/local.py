@@ -50,7 +50,6 @@ IMG_START_TOKEN = "<img>"
 IMG_END_TOKEN = "</img>"
 IMG_CONTEXT_TOKEN = "<IMG_CONTEXT>"
 DEMO_LABEL = "demo checkpoint — random answers"
-OOM_MESSAGE = "Out of GPU memory while answering: use fewer tiles/frames, a shorter conversation, or 8-/4-bit"
 # How often the consumer wakes up while waiting for a token, to notice a stop request during a
 # long prefill (the stopping criterion only runs once the first token exists).
 _POLL_S = 0.1
@@ -106,11 +105,16 @@ class LocalEngine:
         prompt = self._prepare(conversation, settings)
         window = self.context_window()
         if window is not None and prompt.tokens + settings.max_new_tokens > window:
-            raise EngineError(
-                f"The prompt is {prompt.tokens} tokens ({prompt.visual_tokens} of them image tokens) and the answer "
-                f"may take {settings.max_new_tokens} more, but the model's context window is {window} tokens: "
-                "remove images/frames, lower max tiles, or clear the conversation"
+            detail = (
+                f"prompt {prompt.tokens} tokens ({prompt.visual_tokens} image tokens, tiles {prompt.tiles}) "
+                f"+ max_new_tokens {settings.max_new_tokens} > context window {window}"
             )
+            sizes = {"prompt_tokens": prompt.tokens, "answer_tokens": settings.max_new_tokens, "limit": window}
+            if prompt.visual_tokens:
+                raise EngineError(
+                    "engine.context_full_images", detail=detail, image_tokens=prompt.visual_tokens, **sizes
+                )
+            raise EngineError("engine.context_full", detail=detail, **sizes)
         return prompt
 
     # -- prompt ------------------------------------------------------------------------------
@@ -144,7 +148,9 @@ class LocalEngine:
         visual_tokens = int((input_ids == self._img_context_id).sum())
         if visual_tokens != tokens_per_tile * sum(tiles):
             # A literal `<image>` typed into a question would shift every image by one.
-            raise EngineError("the question text must not contain '<image>' or image tokens: remove them and resend")
+            raise EngineError(
+                "engine.image_marker", detail=f"{visual_tokens} image tokens for {sum(tiles)} tiles of images"
+            )
         text_device = self.model.language_model.get_input_embeddings().weight.device
         sep = template.sep.strip()
         return _Prompt(
@@ -295,11 +301,14 @@ def _stages(streamer: _TimedStreamer, prompt: _Prompt) -> dict[str, float]:
 
 
 def _engine_error(error: Exception, loaded: LoadedModel) -> EngineError:
+    technical = f"{type(error).__name__}: {error}"
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):
-        return EngineError(OOM_MESSAGE)
+        return EngineError("engine.out_of_memory", detail=technical)
     # An AttributeError/TypeError from inside the checkpoint's own code: a quirk model_backend.compat lacks.
     quirk = describe_code_error(error, _checkpoint_name(loaded.spec.checkpoint), [loaded.path])
-    return EngineError(quirk or f"Generation failed: {type(error).__name__}: {error}")
+    if quirk is not None:
+        return EngineError(quirk, detail=technical)
+    return EngineError("engine.failed", detail=technical)
 
 
 def _checkpoint_name(checkpoint: str) -> str:

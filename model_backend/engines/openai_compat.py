@@ -2,8 +2,10 @@
 
 The whole history is sent every turn (these servers keep no session). Tokens stream back as server-sent
 events; setting `stop` closes the stream between two chunks, which also makes the server abort generation.
-Every failure becomes an `EngineError` whose message says what happened and what to do, and text that
-already arrived stays with the caller.
+Every failure becomes an `EngineError` whose message says what happened and what to do (the server's own
+words, or the HTTP library's, are its `detail`), and text that already arrived stays with the caller. A
+server that refuses a prompt longer than its model's context window is told apart from other refusals, so
+the user hears what to shorten.
 
 >>> engine = OpenAICompatEngine(ServerSpec("http://127.0.0.1:23333", "OpenGVLab/InternVL2-8B"))
 >>> engine.label
@@ -13,6 +15,7 @@ already arrived stays with the caller.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from i18n import ExplainedError, Text
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.engines.base import Answer, EngineError
 from model_backend.engines.openai_messages import (
@@ -33,6 +37,17 @@ from model_backend.engines.openai_messages import (
 from model_backend.settings import GenerationSettings, ServerSpec
 
 CONNECT_TIMEOUT_S = 5.0
+#: Words servers use for a prompt past the model's context window (vLLM, LMDeploy, transformers serve, proxies).
+_CONTEXT_PHRASES = (
+    "maximum context length",
+    "context length",
+    "context window",
+    "maximum model length",
+    "session_len",
+    "session length",
+    "prompt too long",
+    "prompt is too long",
+)
 
 
 def _api_root(base_url: str) -> str:
@@ -57,7 +72,7 @@ def _model_cards(base_url: str, api_key: str | None, timeout: float) -> list[dic
     except (ValueError, KeyError, TypeError):
         cards = None
     if cards is None or not all(isinstance(card, dict) and "id" in card for card in cards):
-        raise EngineError(f"The server at {base_url} answered /v1/models with something that is not a model list")
+        raise EngineError("remote.not_a_model_list", detail=f"GET {url}: {response.text[:300]}", url=base_url)
     return cards
 
 
@@ -135,8 +150,10 @@ class OpenAICompatEngine:
         base_url = self.server.base_url
         try:
             body = self.request_body(conversation, settings)
-        except (ValueError, OSError) as error:  # MediaError is a ValueError: unreadable image or video
-            raise EngineError(f"Could not prepare the images for the server: {error}") from error
+        except ExplainedError:
+            raise  # MediaError (an unreadable image or video) explains itself
+        except (ValueError, OSError) as error:
+            raise EngineError("remote.prepare_failed", detail=f"{type(error).__name__}: {error}") from error
         if stop.is_set():
             return
         # The read timeout bounds the wait for each chunk, so a hung server cannot hang the app.
@@ -174,16 +191,15 @@ class OpenAICompatEngine:
                         pieces += 1
                         yield text
         except httpx.TimeoutException as error:
-            what = "stopped sending the answer" if pieces else "did not answer"
-            raise EngineError(
-                f"The server at {base_url} {what} within {self.server.timeout_s:g} s"
-                + ("; the answer is incomplete." if pieces else ". It may be overloaded or still loading the model.")
-            ) from error
+            seconds = f"{self.server.timeout_s:g}"
+            technical = f"{type(error).__name__}: {error}"
+            if pieces:
+                raise EngineError("remote.stalled", detail=technical, url=base_url, seconds=seconds) from error
+            raise EngineError("remote.timeout", detail=technical, url=base_url, seconds=seconds) from error
         except httpx.HTTPError as error:
             if pieces:
-                raise EngineError(
-                    f"The connection to {base_url} broke mid-answer; the answer is incomplete."
-                ) from error
+                technical = f"{type(error).__name__}: {error}"
+                raise EngineError("remote.connection_lost", detail=technical, url=base_url) from error
             raise _transport_error(error, base_url) from error
         finally:
             if first_token_at is not None:
@@ -193,7 +209,8 @@ class OpenAICompatEngine:
                     # The first token's time belongs to the prompt; the rate covers the tokens after it.
                     stats.tokens_per_s = (stats.new_tokens - 1) / elapsed
         if not finished:
-            raise EngineError(f"The server at {base_url} ended the stream without finishing; the answer is incomplete.")
+            detail = "the event stream closed before a finish_reason or [DONE]"
+            raise EngineError("remote.unfinished", detail=detail, url=base_url)
 
     def _check_status(self, response: httpx.Response) -> None:
         _raise_for_status(response, self.server.base_url, self.server.model, self._served_models)
@@ -206,11 +223,37 @@ class OpenAICompatEngine:
 
 
 def _transport_error(error: httpx.HTTPError, base_url: str) -> EngineError:
-    if isinstance(error, httpx.ConnectError):
-        return EngineError(f"Could not connect to the server at {base_url}: is it running?")
+    technical = f"{type(error).__name__}: {error}"
+    if isinstance(error, httpx.ConnectError):  # refused, no route, DNS: the server is gone or the address wrong
+        return EngineError("remote.cannot_connect", detail=technical, url=base_url)
     if isinstance(error, httpx.TimeoutException):
-        return EngineError(f"The server at {base_url} did not answer in time. Is the address right?")
-    return EngineError(f"Talking to the server at {base_url} failed: {error}")
+        return EngineError("remote.no_reply", detail=technical, url=base_url)
+    return EngineError("remote.transport_failed", detail=technical, url=base_url)
+
+
+def context_overflow(message: str) -> Text | None:
+    """The context-window message when a server's error words say the prompt is too long, else None.
+
+    >>> context_overflow("The decoder prompt (length 5951) is longer than the maximum model length of 4096.").params
+    {'tokens': 5951, 'limit': 4096}
+    """
+    decoder = re.search(r"prompt \(length (\d+)\) is longer than the maximum model length of (\d+)", message)
+    if decoder:  # vLLM's input processor
+        return Text("remote.context_full", {"tokens": int(decoder[1]), "limit": int(decoder[2])})
+    maximum = re.search(r"maximum context length is (\d+) tokens", message)
+    if maximum:  # the OpenAI wording, which vLLM copies: "However, you requested N tokens (...)"
+        requested = re.search(r"requested (\d+) tokens", message)
+        prompt = re.search(r"(\d+) input tokens|resulted in (\d+) tokens", message)
+        if requested:
+            return Text("remote.context_full", {"tokens": int(requested[1]), "limit": int(maximum[1])})
+        if prompt:
+            answer = re.search(r"max_tokens is too large: (\d+)", message)
+            tokens = int(prompt[1] or prompt[2]) + (int(answer[1]) if answer else 0)
+            return Text("remote.context_full", {"tokens": tokens, "limit": int(maximum[1])})
+    lowered = message.lower()
+    if maximum or any(phrase in lowered for phrase in _CONTEXT_PHRASES):
+        return Text("remote.context_full_unknown")
+    return None
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -236,19 +279,25 @@ def _raise_for_status(response: httpx.Response, base_url: str, model: str | None
     if status < 400:
         return
     message = _server_message(response)
+    technical = f"HTTP {status}: {message}"
     if status in (401, 403):
-        raise EngineError(f"The server at {base_url} refused the API key ({status}: {message}). Check the API key.")
+        raise EngineError("remote.api_key", detail=technical, url=base_url)
     if model is not None and status in (400, 404, 422) and served is not None:
         # Servers word an unknown model differently (404 in vLLM/LMDeploy, 400 in a pinned transformers serve),
         # so ask the server what it serves rather than parse the wording.
         names = served()
         if names is not None and model not in names:
-            raise EngineError(f"The server does not serve model {model}; it serves: {', '.join(names) or 'nothing'}")
+            if not names:
+                raise EngineError("remote.no_models", detail=technical, model=model)
+            raise EngineError("remote.unknown_model", detail=technical, model=model, served=", ".join(names))
     if status == 404:
-        raise EngineError(f"The server at {base_url} has no such endpoint or model (404: {message})")
+        raise EngineError("remote.no_endpoint", detail=technical, url=base_url)
     if status < 500:
-        raise EngineError(f"The server at {base_url} rejected the request ({status}: {message})")
-    raise EngineError(f"The server at {base_url} failed ({status}: {message}). Check its log.")
+        overflow = context_overflow(message)
+        if overflow is not None:
+            raise EngineError(overflow, detail=technical)
+        raise EngineError("remote.rejected", detail=technical, url=base_url)
+    raise EngineError("remote.server_failed", detail=technical, url=base_url)
 
 
 def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
@@ -263,13 +312,13 @@ def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
         try:
             event = json.loads(data)
         except ValueError as error:
-            raise EngineError(f"The server sent a malformed stream event: {data[:120]!r}") from error
+            raise _malformed(data) from error
         if not isinstance(event, dict):  # `null` would read as the end of the stream, `42` would crash below
-            raise EngineError(f"The server sent a malformed stream event: {data[:120]!r}")
+            raise _malformed(data)
         if "error" in event or event.get("object") == "error":
             detail = event.get("error", event)
-            detail = detail.get("message", detail) if isinstance(detail, dict) else detail
-            raise EngineError(f"The server failed while answering: {detail}; the answer is incomplete.")
+            detail = str(detail.get("message", detail) if isinstance(detail, dict) else detail)
+            raise EngineError(context_overflow(detail) or Text("remote.failed_mid"), detail=detail)
         yield event
 
 
@@ -277,7 +326,7 @@ def _first_choice(event: dict) -> dict:
     """The event's first choice; a wrongly shaped one is a malformed event, never a crash."""
     choices = event.get("choices") or []
     if not isinstance(choices, list) or (choices and not isinstance(choices[0], dict)):
-        raise _malformed(event)
+        raise _malformed(json.dumps(event))
     return choices[0] if choices else {}
 
 
@@ -285,12 +334,12 @@ def _delta_text(event: dict) -> str:
     delta = _first_choice(event).get("delta") or {}
     content = delta.get("content") if isinstance(delta, dict) else None
     if not isinstance(delta, dict) or not isinstance(content, (str, type(None))):
-        raise _malformed(event)
+        raise _malformed(json.dumps(event))
     return content or ""
 
 
-def _malformed(event: dict) -> EngineError:
-    return EngineError(f"The server sent a malformed stream event: {json.dumps(event)[:120]!r}")
+def _malformed(data: str) -> EngineError:
+    return EngineError("remote.malformed", detail=f"a malformed stream event: {data[:120]!r}")
 
 
 def _finish_reason(event: dict) -> str | None:

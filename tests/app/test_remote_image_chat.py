@@ -64,7 +64,11 @@ def test_a_server_that_is_not_running_is_explained_and_the_question_kept() -> No
     app.run()
     app.chat_input[0].set_value("Anyone there?").run()
     assert not app.exception, app.exception
-    assert f"Could not connect to the server at {url}: is it running?" in _errors(app)
+    connect = (
+        f"Could not connect to the server at {url}. It may have stopped, or the address may be wrong: start the "
+        "server (or correct its address on the Settings page), then send the question again."
+    )
+    assert connect in _errors(app), _errors(app)
     turn = conversation_of(app).turns[-1]
     assert turn.question == "Anyone there?" and turn.answer is None
     assert any(m.value == "Anyone there?" for m in app.markdown)

@@ -180,7 +180,10 @@ def test_dead_server_gives_a_clear_error_and_keeps_the_conversation(remote, hf_h
         ask(page, "Are you still there?")
         error = page.get_by_test_id("stAlertContentError").filter(has_text="Could not connect")
         error.wait_for(timeout=30_000)
-        assert error.inner_text().strip() == f"Could not connect to the server at {doomed.base_url}/v1: is it running?"
+        assert error.inner_text().strip() == (
+            f"Could not connect to the server at {doomed.base_url}/v1. It may have stopped, or the address may be "
+            "wrong: start the server (or correct its address on the Settings page), then send the question again."
+        )
         assert messages(page).filter(has_text="Hello, second server?").count() == 1
         assert "new tokens" in messages(page).nth(1).inner_text()  # the earlier answer is still shown
         page.get_by_test_id("stChatInputTextArea").wait_for()  # and the page still takes questions

@@ -45,4 +45,4 @@ def test_ask_reports_a_server_that_is_not_running() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     done = _cli("--server", url, "--server-model", "m", "Hello")
     assert done.returncode != 0
-    assert f"Could not connect to the server at {url}: is it running?" in done.stderr
+    assert f"Could not connect to the server at {url}. It may have stopped, or the address may be wrong" in done.stderr

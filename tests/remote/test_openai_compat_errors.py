@@ -2,8 +2,9 @@
 
 The server answers each route with a scripted `Reply`: a status and a JSON or text body, or a server-sent event
 stream that can stop short, carry an error event or garbage, or go silent for longer than the engine's read
-timeout. Each test checks the exact message the user sees, that text streamed before a failure was yielded
-first and stays with the answer, and that the conversation handed in is left as it was.
+timeout. Each test checks the exact message the user sees (the server's own words are the error's `detail`,
+never the message), that text streamed before a failure was yielded first and stays with the answer, and that
+the conversation handed in is left as it was.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ TIMEOUT_S = 0.2  # ServerSpec.timeout_s in every test: the read timeout a silent
 HANG_BOUND_S = 3.0  # a silent handler gives up after this even if the test never releases it
 SETTINGS = GenerationSettings(max_new_tokens=8, max_tiles=2)
 PNG = make_png(32, 24)
+MALFORMED = (
+    "The server sent something this app cannot read in the middle of the answer, so the answer is incomplete. "
+    "Check that the address points to an OpenAI-compatible server, and look at its log."
+)
 
 
 def chunk(text: str = "", finish: str | None = None) -> str:
@@ -198,8 +203,10 @@ def test_a_complete_stream_is_answered_normally(canned: CannedServer) -> None:
 def test_a_refused_api_key_says_to_check_it(canned: CannedServer, status: int) -> None:
     error, received, answer = _fail(canned, Reply(status, {"error": {"message": "Invalid API key"}}), api_key="sk-bad")
     assert str(error) == (
-        f"The server at {canned.base_url} refused the API key ({status}: Invalid API key). Check the API key."
+        f"The server at {canned.base_url} did not accept the API key. Check the API key on the Settings page."
     )
+    assert error.detail == f"HTTP {status}: Invalid API key"
+    assert error.text.render("zh") == f"服务器 {canned.base_url} 不接受这个 API 密钥。请在“设置”页面检查 API 密钥。"
     assert received == [] and answer.text() == ""
     assert canned.requests[-1].headers["Authorization"] == "Bearer sk-bad"
     assert canned.paths()[-1] == "POST /v1/chat/completions"  # no model-list lookup for an auth failure
@@ -208,7 +215,7 @@ def test_a_refused_api_key_says_to_check_it(canned: CannedServer, status: int) -
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_api_key_on_the_model_list(canned: CannedServer, status: int) -> None:
     canned.answer("GET", "/v1/models", Reply(status, {"error": {"message": "Missing API key"}}))
-    expected = f"The server at {canned.base_url} refused the API key ({status}: Missing API key). Check the API key."
+    expected = f"The server at {canned.base_url} did not accept the API key. Check the API key on the Settings page."
     with pytest.raises(EngineError) as caught:
         list_models(ServerSpec(canned.base_url, MODEL, api_key="sk-bad"))
     assert str(caught.value) == expected
@@ -232,7 +239,10 @@ def test_a_refused_api_key_on_the_model_list(canned: CannedServer, status: int) 
 )
 def test_a_server_failure_says_to_check_its_log(canned: CannedServer, status: int, body: object, message: str) -> None:
     error, received, _ = _fail(canned, Reply(status, body))
-    assert str(error) == f"The server at {canned.base_url} failed ({status}: {message}). Check its log."
+    assert str(error) == (
+        f"The server at {canned.base_url} had an internal error. Check the server's log, then send the question again."
+    )
+    assert error.detail == f"HTTP {status}: {message}"
     assert received == []
     assert canned.paths()[-1] == "POST /v1/chat/completions"
 
@@ -241,7 +251,8 @@ def test_a_server_failure_on_the_model_list(canned: CannedServer) -> None:
     canned.answer("GET", "/v1/models", Reply(502, {"error": {"message": "upstream down"}}))
     with pytest.raises(EngineError) as caught:
         list_models(canned.base_url)
-    assert str(caught.value) == f"The server at {canned.base_url} failed (502: upstream down). Check its log."
+    assert str(caught.value).startswith(f"The server at {canned.base_url} had an internal error.")
+    assert caught.value.detail == "HTTP 502: upstream down"
 
 
 @pytest.mark.parametrize("body", [{"object": "list"}, {"data": ["internvl"]}, {"data": [{"name": "internvl"}]}])
@@ -250,8 +261,10 @@ def test_a_model_list_that_is_not_a_list(canned: CannedServer, body: dict) -> No
     with pytest.raises(EngineError) as caught:
         list_models(canned.base_url + "/v1")
     assert str(caught.value) == (
-        f"The server at {canned.base_url}/v1 answered /v1/models with something that is not a model list"
+        f"The server at {canned.base_url}/v1 answered the request for its models with something that is not a "
+        "model list. Check that the address points to an OpenAI-compatible server."
     )
+    assert caught.value.detail == f"GET {canned.base_url}/v1/models: {json.dumps(body)}"
 
 
 # -- 4xx with an error body --------------------------------------------------------------------------------------
@@ -267,13 +280,60 @@ def test_a_model_list_that_is_not_a_list(canned: CannedServer, body: dict) -> No
 )
 def test_a_rejected_request_quotes_the_server(canned: CannedServer, status: int, body: object, message: str) -> None:
     error, received, _ = _fail(canned, Reply(status, body))
-    assert str(error) == f"The server at {canned.base_url} rejected the request ({status}: {message})"
+    assert str(error) == (
+        f"The server at {canned.base_url} refused the request. Check the settings (for example the answer "
+        "length) and try again; the details below give the server's reason."
+    )
+    assert error.detail == f"HTTP {status}: {message}"
     assert received == []
+
+
+@pytest.mark.parametrize(
+    ("message", "tokens", "limit"),
+    [
+        (  # vLLM before its v1 engine, and OpenAI itself
+            "This model's maximum context length is 4096 tokens. However, you requested 4600 tokens "
+            "(4088 in the messages, 512 in the completion). Please reduce the length of the messages or completion.",
+            4600,
+            4096,
+        ),
+        ("The decoder prompt (length 5951) is longer than the maximum model length of 4096.", 5951, 4096),  # vLLM v1
+        (
+            "max_tokens is too large: 512. This model's maximum context length is 4096 tokens and your request "
+            "has 3700 input tokens (512 > 4096 - 3700).",
+            4212,
+            4096,
+        ),
+    ],
+)
+def test_a_prompt_past_the_servers_context_window_says_what_to_shorten(
+    canned: CannedServer, message: str, tokens: int, limit: int
+) -> None:
+    error, received, _ = _fail(canned, Reply(400, {"object": "error", "message": message, "code": 400}))
+    assert str(error) == (
+        f"This question does not fit into what the model on the server can read at once: the request needs "
+        f"{tokens} tokens and the model's context window is {limit} tokens. Ask a shorter question, attach fewer "
+        "images or video frames, lower the answer length (max new tokens), or start a new conversation."
+    )
+    assert error.text.render("zh").startswith(
+        f"这个问题超出了服务器上的模型一次能读取的长度：请求需要 {tokens} 个 token"
+    )
+    assert error.detail == f"HTTP 400: {message}" and received == []
+
+
+def test_a_context_refusal_without_numbers_still_says_what_to_shorten(canned: CannedServer) -> None:
+    error, _, _ = _fail(canned, Reply(400, {"detail": "Input exceeds session_len"}))
+    assert error.text.key == "remote.context_full_unknown"
+    assert str(error).startswith("This question does not fit into what the model on the server can read at once")
 
 
 def test_a_404_for_a_served_model_is_a_missing_endpoint(canned: CannedServer) -> None:
     error, _, _ = _fail(canned, Reply(404, {"error": {"message": "route not found"}}))
-    assert str(error) == f"The server at {canned.base_url} has no such endpoint or model (404: route not found)"
+    assert str(error) == (
+        f"The server at {canned.base_url} has no such endpoint or model (404). Check the address: give the "
+        "server's base address, such as http://host:port."
+    )
+    assert error.detail == "HTTP 404: route not found"
     # The model list was asked (the model is served, so the 404 is not about it).
     assert canned.paths() == ["POST /v1/chat/completions", "GET /v1/models"]
 
@@ -282,13 +342,20 @@ def test_a_404_for_a_served_model_is_a_missing_endpoint(canned: CannedServer) ->
 def test_an_unknown_model_names_the_served_ones(canned: CannedServer, status: int) -> None:
     reply = Reply(status, {"error": {"message": "The model `nope` does not exist."}})
     error, _, _ = _fail(canned, reply, model="nope")
-    assert str(error) == f"The server does not serve model nope; it serves: {MODEL}, other/model"
+    assert str(error) == (
+        f"The server does not serve the model nope; it serves: {MODEL}, other/model. Choose one of these on the "
+        "Settings page."
+    )
+    assert error.text.render("zh") == (
+        f"服务器没有提供模型 nope；它提供的是：{MODEL}, other/model。请在“设置”页面从中选择一个。"
+    )
 
 
 def test_a_rejected_request_when_the_model_list_fails_too(canned: CannedServer) -> None:
     canned.answer("GET", "/v1/models", Reply(500, "boom"))
     error, _, _ = _fail(canned, Reply(400, {"error": {"message": "bad model"}}), model="nope")
-    assert str(error) == f"The server at {canned.base_url} rejected the request (400: bad model)"
+    assert str(error).startswith(f"The server at {canned.base_url} refused the request.")
+    assert error.detail == "HTTP 400: bad model"
     assert canned.paths() == ["POST /v1/chat/completions", "GET /v1/models"]
 
 
@@ -309,16 +376,29 @@ def test_a_rejected_request_when_the_model_list_fails_too(canned: CannedServer) 
 def test_an_error_event_mid_stream_keeps_the_partial_answer(canned: CannedServer, event: dict, detail: str) -> None:
     events = (chunk("The cat "), chunk("sits"), json.dumps(event), chunk(" never sent"), "[DONE]")
     error, received, answer = _fail(canned, Reply(events=events))
-    assert str(error) == f"The server failed while answering: {detail}; the answer is incomplete."
+    assert str(error) == (
+        "The server failed while answering, so the answer is incomplete. Send the question again; if it keeps "
+        "failing, check the server's log."
+    )
+    assert error.detail == detail
     assert received == ["The cat ", "sits"]
     assert answer.text() == "The cat sits"
     assert answer.stats.new_tokens == 2
 
 
 def test_an_error_event_before_any_text(canned: CannedServer) -> None:
+    events = (json.dumps({"error": {"message": "engine dead"}}),)
+    error, received, answer = _fail(canned, Reply(events=events))
+    assert str(error).startswith("The server failed while answering, so the answer is incomplete.")
+    assert error.detail == "engine dead"
+    assert received == [] and answer.text() == ""
+    assert answer.stats.time_to_first_token_s is None
+
+
+def test_an_error_event_about_the_context_window_says_what_to_shorten(canned: CannedServer) -> None:
     events = (json.dumps({"error": {"message": "prompt too long"}}),)
     error, received, answer = _fail(canned, Reply(events=events))
-    assert str(error) == "The server failed while answering: prompt too long; the answer is incomplete."
+    assert error.text.key == "remote.context_full_unknown" and error.detail == "prompt too long"
     assert received == [] and answer.text() == ""
     assert answer.stats.time_to_first_token_s is None
 
@@ -340,7 +420,8 @@ def test_an_error_event_before_any_text(canned: CannedServer) -> None:
 def test_a_malformed_event_keeps_the_partial_answer(canned: CannedServer, garbage: str) -> None:
     events = (chunk("Two "), chunk("words"), garbage, chunk(" more", finish="stop"), "[DONE]")
     error, received, answer = _fail(canned, Reply(events=events))
-    assert str(error) == f"The server sent a malformed stream event: {garbage[:120]!r}"
+    assert str(error) == MALFORMED
+    assert error.detail == f"a malformed stream event: {garbage[:120]!r}"
     assert received == ["Two ", "words"]
     assert answer.text() == "Two words"
 
@@ -358,7 +439,8 @@ def test_a_wrongly_shaped_event_is_malformed_not_a_crash(canned: CannedServer, e
     garbage = json.dumps(event)
     events = (chunk("Two "), chunk("words"), garbage, chunk(" more", finish="stop"), "[DONE]")
     error, received, answer = _fail(canned, Reply(events=events))
-    assert str(error) == f"The server sent a malformed stream event: {garbage[:120]!r}"
+    assert str(error) == MALFORMED
+    assert error.detail == f"a malformed stream event: {garbage[:120]!r}"
     assert received == ["Two ", "words"]
     assert answer.text() == "Two words"
 
@@ -378,14 +460,19 @@ def test_comments_and_named_events_are_not_malformed(canned: CannedServer) -> No
 def test_a_stream_that_ends_without_finishing(canned: CannedServer) -> None:
     error, received, answer = _fail(canned, Reply(events=(chunk("Half "), chunk("an answer"))))
     assert str(error) == (
-        f"The server at {canned.base_url} ended the stream without finishing; the answer is incomplete."
+        f"The server at {canned.base_url} ended the answer before it was finished, so it is incomplete. "
+        "Send the question again; if it keeps happening, check the server's log."
     )
     assert received == ["Half ", "an answer"] and answer.text() == "Half an answer"
 
 
 def test_a_connection_broken_mid_answer(canned: CannedServer) -> None:
     error, received, answer = _fail(canned, Reply(events=(chunk("Half "), chunk("an answer")), cut_short=True))
-    assert str(error) == f"The connection to {canned.base_url} broke mid-answer; the answer is incomplete."
+    assert str(error) == (
+        f"The connection to the server at {canned.base_url} was lost in the middle of the answer, so the answer "
+        "is incomplete. If the server stopped, start it again; then send the question again."
+    )
+    assert error.detail.startswith("RemoteProtocolError: ")
     assert received == ["Half ", "an answer"] and answer.text() == "Half an answer"
 
 
@@ -395,16 +482,18 @@ def test_a_connection_broken_mid_answer(canned: CannedServer) -> None:
 def test_a_server_that_never_answers_times_out(canned: CannedServer) -> None:
     error, received, answer = _fail(canned, Reply(hang="before headers"))
     assert str(error) == (
-        f"The server at {canned.base_url} did not answer within {TIMEOUT_S:g} s. "
-        "It may be overloaded or still loading the model."
+        f"The server at {canned.base_url} did not answer within {TIMEOUT_S:g} s. It may be busy or still loading "
+        "the model: wait a little, then send the question again."
     )
+    assert error.text.render("zh").startswith(f"服务器 {canned.base_url} 在 {TIMEOUT_S:g} 秒内没有回应。")
     assert received == [] and answer.text() == ""
 
 
 def test_a_server_that_goes_silent_mid_answer_keeps_the_partial_answer(canned: CannedServer) -> None:
     error, received, answer = _fail(canned, Reply(events=(chunk("Still "), chunk("thinking")), hang="after events"))
     assert str(error) == (
-        f"The server at {canned.base_url} stopped sending the answer within {TIMEOUT_S:g} s; the answer is incomplete."
+        f"The server at {canned.base_url} stopped sending the answer for more than {TIMEOUT_S:g} s, so the answer "
+        "is incomplete. Send the question again."
     )
     assert received == ["Still ", "thinking"]
     assert answer.text() == "Still thinking"
@@ -415,4 +504,7 @@ def test_a_silent_model_list_times_out(canned: CannedServer) -> None:
     canned.answer("GET", "/v1/models", Reply(hang="before headers"))
     with pytest.raises(EngineError) as caught:
         list_models(canned.base_url, timeout=TIMEOUT_S)
-    assert str(caught.value) == f"The server at {canned.base_url} did not answer in time. Is the address right?"
+    assert str(caught.value) == (
+        f"The server at {canned.base_url} did not answer in time. Check that the address is right and that the "
+        "server is running."
+    )
