@@ -13,11 +13,11 @@ from components import chat_actions, grounding_view, language, media, model_cach
 from components.language import t
 from components.model_cache import services
 from components.safe_markdown import safe_markdown
-from i18n import ExplainedError, Text
+from i18n import Text
 from model_backend.conversation import Conversation, ConversationError, ImageAttachment, Turn, VideoAttachment
 from model_backend.engines.base import Engine
 from model_backend.grounding import readable
-from model_backend.runs import AnswerRun
+from model_backend.runs import AnswerRun, explain
 from model_backend.settings import GenerationSettings
 from model_backend.store import StoreError
 from model_backend.thinking import split
@@ -82,7 +82,7 @@ def _show_answer(turn: Turn) -> None:
     if turn.interrupted:
         st.caption(f":material/power_off: {t('chat.interrupted')}")
     if turn.error:
-        language.error(turn.error)
+        language.error(turn.problem or turn.error)  # the message, its detail folded under "Details"
     if turn.stats is not None and turn.answered:
         stats.show(turn.stats)
     if turn.answer:
@@ -177,7 +177,7 @@ def answer_pending(
         try:
             run = workspace.answer(live, settings, target)
         except (StoreError, ConversationError) as error:
-            turn.error = error.text if isinstance(error, ExplainedError) else str(error)
+            turn.error, turn.error_detail = explain(error)
             with place:
                 language.error(error)
             return

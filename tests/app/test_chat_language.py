@@ -7,7 +7,7 @@ from fake_engine import FakeEngine
 from streamlit.proto.Block_pb2 import Block as BlockProto
 from streamlit.testing.v1 import AppTest
 
-from i18n import Text
+from i18n import Text, text
 from model_backend.conversation import AnswerStats, Conversation
 from tests.app.conftest import ROOT, conversation_of, seed_conversation, start
 
@@ -56,6 +56,11 @@ def test_the_image_chat_page_speaks_chinese() -> None:
     assert app.button(key="regen_image").label == "重新生成"
     assert app.button(key="clear_image").label == "清空"
     assert {"编辑上一问", "导出", "导入"} <= set(popover_labels(app))
+    # The sidebar is read on the first run (AppTest drops it from the tree on reruns of an st.navigation app).
+    assert "对话" in [e.label for e in app.sidebar.expander]
+    assert app.button(key="new_image").label == "新对话"
+    assert app.text_input(key="search_image").label == "搜索"
+    assert "还没有保存的对话。" in [c.value for c in app.sidebar.caption]
     ask(app, "Hi")
     captions = [c.value for c in app.caption]
     assert any(c.startswith("首个 token 0.01 秒 · 每秒 100.0 个 token · 新生成 2 个 token") for c in captions), captions
@@ -81,6 +86,20 @@ def test_a_turn_error_from_the_history_is_shown_in_chinese() -> None:
     history.ask("Q").error = Text("chat.no_model")
     app = start_zh(FakeEngine(), history)
     assert "没有加载模型，所以这个问题没有得到回答。请查看侧边栏，然后点击“重新生成”。" in [e.value for e in app.error]
+
+
+def test_a_failed_answer_says_so_in_chinese_with_its_details_folded() -> None:
+    engine = FakeEngine(["fine"])
+    app = start_zh(engine)
+    ask(app, "First")
+    engine.fail = RuntimeError("CUDA error: device-side assert triggered")
+    ask(app, "Second")
+    app.run()  # from the history, as after a reload
+    assert text("zh", "engine.unexpected") in [e.value for e in app.main.error]
+    (details,) = app.chat_message[3].expander
+    assert details.label == "详细信息"
+    assert "CUDA error: device-side assert triggered" in details.code[0].value
+    assert conversation_of(app).turns[0].answer == "fine"
 
 
 def test_an_empty_edited_question_is_refused_in_chinese() -> None:
