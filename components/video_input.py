@@ -168,7 +168,7 @@ def video_picker(page: str) -> PickedVideo:
     start, end = 0.0, longest
     if longest > 0:  # a slider needs two different ends: a clip shorter than 0.05 s is taken whole
         start, end = st.slider(t("video.range"), 0.0, longest, (0.0, longest), step=0.1, key=f"range_{page}")
-    if end <= start:
+    if longest > 0 and end <= start:
         # Said here, in the user's terms, before VideoAttachment would refuse it in a developer's.
         st.error(t("media.video.empty_range", start=_seconds(start), end=_seconds(end)))
         return PickedVideo(blocker=Text("video.ask_empty_range"))

@@ -286,3 +286,15 @@ def test_the_strip_decodes_each_frame_once_whatever_reruns_the_page(tmp_path: Pa
     ask(app, "What is shown?")  # the question, its answer, and the strip of the attached video
     assert (len(opens), len(decodes)) == (1, after_four)
     assert engine.prompts[0].media[0].num_frames == 8
+
+
+@needs_ffmpeg
+def test_a_clip_too_short_for_a_range_is_taken_whole(tmp_path: Path) -> None:
+    """A 0.04 s clip rounds to a 0.0 s range: no slider (it needs two ends), and no false "empty part"."""
+    engine = FakeEngine(["One frame"])
+    app = start("video", "en", engine)
+    clip = make_video(tmp_path / "one.mp4", seconds=0.04, fps=25, size=(64, 48))
+    app.file_uploader(key="video_video").upload("one.mp4", clip.read_bytes(), "video/mp4").run()
+    assert errors(app) == [] and [s.label for s in app.slider] == ["Frames"]
+    ask(app, "What is it?")
+    assert engine.prompts[0].media[0].start_s is None and engine.prompts[0].media[0].end_s is None
