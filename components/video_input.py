@@ -41,6 +41,7 @@ STRIP_COLUMNS = 8
 THUMB_SIDE = 240
 #: Strip thumbnails kept per open video (about 10 KB each): every strip of a session's slider moves.
 THUMBS_PER_VIDEO = 512
+_DIGEST_MEMO = "video_content_key"
 
 
 class OpenVideo:
@@ -108,7 +109,24 @@ def digest(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def _content_key(data: bytes) -> str:
+    """`digest(data)`, worked out once per video of this session rather than on every rerun.
+
+    Each rerun gets the very same bytes object (the uploader keeps the upload, the conversation
+    its video), and Python keeps a bytes object's `hash` once computed, so the memo is found at
+    no cost; 200 MB would otherwise take 0.3 s of hashing per slider press. The memo is this
+    session's and holds no bytes (a removed upload is freed).
+    """
+    memo: dict[tuple[int, int], str] = st.session_state.setdefault(_DIGEST_MEMO, {})
+    found = (hash(data), len(data))
+    if found not in memo:
+        if len(memo) >= 4:
+            memo.pop(next(iter(memo)))  # the oldest: a session works on one video at a time
+        memo[found] = digest(data)
+    return memo[found]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=1800)
 def _opened(key: str, _data: bytes) -> OpenVideo | MediaError:
     """The open video for content `key`, or why it cannot be opened (kept too: no retry each rerun)."""
     try:
@@ -119,7 +137,7 @@ def _opened(key: str, _data: bytes) -> OpenVideo | MediaError:
 
 def open_video(data: bytes) -> OpenVideo:
     """The shared open copy of `data`; raises `MediaError` when it is not a usable video."""
-    opened = _opened(digest(data), data)
+    opened = _opened(_content_key(data), data)
     if isinstance(opened, MediaError):
         raise opened.with_traceback(None)  # the cached error, without the last raise's frames
     return opened
