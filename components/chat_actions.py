@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import conversations, language
+from components import conversations, export_buttons, language, state
 from components.language import t
 from components.model_cache import services
 from i18n import Text
@@ -72,6 +72,14 @@ def render(page: str, live: LiveConversation, answering: bool) -> None:
             mime="application/json",
             key=f"export_json_{page}",
             on_click="ignore",
+        )
+        local = state.backend() == "local"
+        export_buttons.render(
+            page,
+            conversation,
+            state.load_spec() if local else None,
+            state.generation_settings(),
+            None if local else state.server_spec(),
         )
     with row.popover(t("actions.import"), icon=":material/upload:", disabled=answering, help=t("actions.import_help")):
         st.file_uploader(
