@@ -1,7 +1,7 @@
 """InternVL Studio: chat with InternVL vision-language models about images, several images and videos.
 
 The entry file only routes: page config, the shared sidebar (which loads the model with visible
-progress), and the four pages. Run with `make run`; `INTERNVL_MODEL` picks the first checkpoint.
+progress), and the pages. Run with `make run`; `INTERNVL_MODEL` picks the first checkpoint.
 """
 
 import streamlit as st
@@ -16,6 +16,7 @@ pages = [
     st.Page("app_pages/image_chat.py", title=t("app.page.image_chat"), icon=":material/image:", default=True),
     st.Page("app_pages/multi_image.py", title=t("app.page.multi_image"), icon=":material/compare:"),
     st.Page("app_pages/video_qa.py", title=t("app.page.video_qa"), icon=":material/movie:"),
+    st.Page("app_pages/batch.py", title=t("app.page.batch"), icon=":material/table_view:"),
     st.Page("app_pages/settings.py", title=t("app.page.settings"), icon=":material/settings:"),
 ]
 # The pages live in app_pages/, not pages/: Streamlit 1.67 treats a folder named `pages` next to

@@ -1,0 +1,950 @@
+"""Batch runs as server-side jobs, for the app's Batch page: a thread per run, results in SQLite.
+
+A `BatchJob` answers a dataset with `run_batch` on its own thread, so the page only watches it:
+leaving the page, refreshing or closing the tab changes nothing. Each result row is committed
+in its own transaction as soon as it exists (a killed server loses at most the row being
+answered). Cancel stops the answer being generated within a token or two; that row is not kept.
+
+After a restart, runs that were going are shown as interrupted; `resume` continues one where it
+stopped (the dataset is read again and the questions already answered are skipped, the way the
+CLI's `--resume` skips what OUT holds).
+
+Uploads (the dataset file, its media files or a zip) are saved under the data folder, one folder
+per run, within a size limit; a zip is refused when it has too many entries or a name that
+would land outside the run's folder. Media paths of an uploaded dataset must stay inside that
+folder, and those of a dataset on the server inside the configured root it was picked from: a
+dataset that names `/etc/passwd` as its image gets an error on that row, never the file.
+
+>>> registry = BatchRegistry(factory)                                                # doctest: +SKIP
+>>> run_id = registry.start_upload("browser:x", ("data.jsonl", data), [("a.jpg", jpg)],
+...                                LoadSpec("demo"), GenerationSettings())            # doctest: +SKIP
+>>> registry.wait(run_id, 60); registry.results(run_id, "browser:x")[0]["prediction"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Literal
+
+from i18n import Text
+from model_backend.batch import BatchOptions, plan_jobs, result_key, run_batch
+from model_backend.conversation import (
+    AnswerStats,
+    Conversation,
+    ImageAttachment,
+    VideoAttachment,
+    message_from_record,
+    message_record,
+)
+from model_backend.datasets import DatasetError, Row, read_rows
+from model_backend.engines.factory import EngineFactory, Target
+from model_backend.errors import BackendError
+from model_backend.runs import FairQueue, explain
+from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
+from model_backend.store import default_data_dir, new_id
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "batches.sqlite3"
+UPLOADS_DIR = "batches"
+ROOTS_ENV = "INTERNVL_DATASET_ROOTS"
+UPLOAD_ENV = "INTERNVL_BATCH_UPLOAD_MB"
+DEFAULT_UPLOAD_MB = 1024
+#: A zip with more entries than this is refused before anything is extracted.
+MAX_ZIP_ENTRIES = 10_000
+DATASET_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv")
+#: How far `server_datasets` looks under a root (folders deep, entries seen), so a root holding
+#: a million images does not stall the page.
+SCAN_DEPTH, SCAN_ENTRIES, SCAN_RESULTS = 4, 20_000, 500
+_SKIPPED_ZIP_PARTS = ("__MACOSX",)
+
+Status = Literal["loading", "running", "done", "cancelled", "interrupted", "failed"]
+ACTIVE: tuple[Status, ...] = ("loading", "running")
+#: Runs that can go on from where they stopped.
+RESUMABLE: tuple[Status, ...] = ("cancelled", "interrupted", "failed")
+#: Which chat page a result row opens on, by its media.
+Page = Literal["image", "multi", "video"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    name TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    media_root TEXT NOT NULL,
+    confine TEXT NOT NULL,
+    folder TEXT,
+    target TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    options TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    problem TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner, created);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    job TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    turn INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    wrong INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS results_in_order ON results (run_id, line, turn);
+"""
+
+
+class BatchError(BackendError):
+    """A batch run cannot start or go on (the upload, the dataset, the model); `text` is for the user."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset ready to run: the file, where its media paths start, and where they must stay."""
+
+    path: Path
+    media_root: Path
+    confine: tuple[Path, ...]
+    #: The run's own folder (uploads): deleted with the run. None for a dataset on the server.
+    folder: Path | None = None
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """What the page shows about one run at one moment."""
+
+    id: str
+    owner: str
+    name: str
+    checkpoint: str
+    status: Status
+    total: int
+    done: int
+    errors: int
+    created: float
+    updated: float
+    settings: dict
+    #: Why the run failed (shown in the visitor's language) and its technical detail.
+    problem: Text | str | None = None
+    detail: str | None = None
+    #: Cancel was asked and the run has not ended yet.
+    stopping: bool = False
+    #: While loading the model: the loader's last words and fraction.
+    loading: tuple[str, float | None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE and self.done < self.total
+
+
+def upload_limit_bytes() -> int:
+    """`$INTERNVL_BATCH_UPLOAD_MB` (default 1024) in bytes: a run's uploads, zips counted unpacked."""
+    configured = os.environ.get(UPLOAD_ENV, "").strip()
+    return int(float(configured or DEFAULT_UPLOAD_MB) * 1e6)
+
+
+def dataset_roots() -> list[Path]:
+    """The folders admins may pick datasets from: `$INTERNVL_DATASET_ROOTS`, colon-separated."""
+    configured = os.environ.get(ROOTS_ENV, "")
+    return [Path(part).expanduser().resolve() for part in configured.split(":") if part.strip()]
+
+
+def server_datasets(roots: Sequence[Path]) -> list[Path]:
+    """Dataset files (JSONL, JSON, CSV) under `roots`, a few folders deep, hidden folders skipped."""
+    found: list[Path] = []
+    seen = 0
+    for root in roots:
+        pending = [(root, 0)]
+        while pending and len(found) < SCAN_RESULTS and seen < SCAN_ENTRIES:
+            folder, depth = pending.pop(0)
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                seen += 1
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False) and depth + 1 < SCAN_DEPTH:
+                    pending.append((Path(entry.path), depth + 1))
+                elif entry.is_file() and Path(entry.name).suffix.lower() in DATASET_SUFFIXES:
+                    found.append(Path(entry.path))
+    return found[:SCAN_RESULTS]
+
+
+def server_dataset(path: Path, roots: Sequence[Path]) -> Dataset:
+    """A dataset file on the server; it and its media must lie under one of `roots`."""
+    resolved = path.expanduser().resolve()
+    root = next((r for r in roots if resolved.is_relative_to(r)), None)
+    if root is None or not resolved.is_file():
+        raise BatchError("batch.folder_outside", path=str(path), env=ROOTS_ENV)
+    return Dataset(resolved, resolved.parent, (root,))
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+#: An uploaded file: its name as the browser gave it, and its bytes (or a binary file to read).
+Upload = tuple[str, "bytes | IO[bytes]"]
+
+
+def save_upload(folder: Path, dataset: Upload | None, media: Sequence[Upload], limit_bytes: int) -> Dataset:
+    """Write a run's uploads into `folder`: the dataset, loose media files, zips unpacked.
+
+    Without a separate dataset file, the one dataset file inside the zip is used. Media the dataset
+    names by a path (`images/a.jpg`) but that came as a loose file (`a.jpg`: browsers send names
+    only) is put at that path. Raises `BatchError` (nothing is left in `folder` then).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _save_upload(folder, dataset, media, limit_bytes)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _save_upload(folder: Path, dataset: Upload | None, media: Sequence[Upload], limit_bytes: int) -> Dataset:
+    budget = _Budget(limit_bytes)
+    for _, data in [*([dataset] if dataset else []), *media]:
+        budget.take(_size(data))  # refused before anything is written
+    dataset_path = None
+    if dataset is not None:
+        dataset_path = folder / _plain_name(dataset[0])
+        _write(dataset_path, dataset[1])
+    zipped: list[Path] = []
+    for name, data in media:
+        if name.lower().endswith(".zip"):
+            budget.give(_size(data))  # a zip counts by what it unpacks to
+            zipped += _unzip(name, data, folder, budget)
+        else:
+            _write(folder / _plain_name(name), data)
+    if dataset_path is None:
+        inside = [path for path in zipped if path.suffix.lower() in DATASET_SUFFIXES]
+        if not inside:
+            raise BatchError("batch.no_dataset")
+        if len(inside) > 1:
+            raise BatchError("batch.many_datasets", count=len(inside))
+        dataset_path = inside[0]
+    if dataset_path.suffix.lower() not in DATASET_SUFFIXES:
+        raise BatchError("batch.dataset_type", name=dataset_path.name)
+    _place_references(dataset_path, folder)
+    return Dataset(dataset_path, dataset_path.parent, (folder.resolve(),), folder)
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.limit, self.left = limit, limit
+
+    def take(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise BatchError("batch.upload_too_big", limit_mb=f"{self.limit / 1e6:,.0f}", env=UPLOAD_ENV)
+
+    def give(self, size: int) -> None:
+        self.left += size
+
+
+def _size(data: bytes | IO[bytes]) -> int:
+    if isinstance(data, bytes | bytearray):
+        return len(data)
+    position = data.tell()
+    end = data.seek(0, os.SEEK_END)
+    data.seek(position)
+    return end
+
+
+def _plain_name(name: str) -> str:
+    """A browser's file name as a name in the run's folder (only its last part; never `..`)."""
+    plain = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if plain in ("", ".", "..") or "\x00" in plain:
+        raise BatchError("batch.bad_file_name", name=name)
+    return plain
+
+
+def _write(path: Path, data: bytes | IO[bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as sink:
+        if isinstance(data, bytes | bytearray):
+            sink.write(data)
+        else:
+            data.seek(0)
+            shutil.copyfileobj(data, sink)
+
+
+def _unzip(name: str, data: bytes | IO[bytes], folder: Path, budget: _Budget) -> list[Path]:
+    """Extract a zip into `folder`, by the bytes it really unpacks to (not what its headers claim)."""
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise BatchError("batch.zip_unreadable", detail=str(error), name=name) from error
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise BatchError("batch.zip_too_many", name=name, count=f"{len(entries):,}", limit=f"{MAX_ZIP_ENTRIES:,}")
+        targets = [(entry, _zip_target(entry.filename, name)) for entry in entries]  # every name checked first
+        written: list[Path] = []
+        for entry, parts in targets:
+            if parts is None or entry.is_dir():
+                continue
+            target = folder.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with archive.open(entry) as packed, target.open("wb") as sink:
+                    while chunk := packed.read(1 << 20):
+                        budget.take(len(chunk))
+                        sink.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+                raise BatchError("batch.zip_unreadable", detail=str(error), name=name) from error
+            written.append(target)
+    return written
+
+
+def _zip_target(entry_name: str, zip_name: str) -> tuple[str, ...] | None:
+    """The path parts an entry is written to; None for entries to skip (macOS metadata).
+
+    A name that is absolute, has a drive, or climbs out with `..` refuses the whole zip: it was
+    made to write outside the folder, and no honest dataset needs that.
+    """
+    path = PurePosixPath(entry_name.replace("\\", "/"))
+    parts = tuple(part for part in path.parts if part not in ("", "."))
+    unsafe = path.is_absolute() or ".." in parts or "\x00" in entry_name or (parts and ":" in parts[0])
+    if unsafe or not parts:
+        raise BatchError("batch.zip_unsafe_name", name=zip_name, entry=entry_name)
+    if parts[0] in _SKIPPED_ZIP_PARTS or parts[-1] == ".DS_Store":
+        return None
+    return parts
+
+
+def _place_references(dataset: Path, folder: Path) -> None:
+    """Copy a media file to the path the dataset names it by, when it came without its folders."""
+    try:
+        rows = list(read_rows(dataset, dataset.parent))
+    except DatasetError:
+        return  # said when the run starts
+    by_name: dict[str, list[Path]] = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            by_name.setdefault(path.name, []).append(path)
+    for row in rows:
+        for wanted in _media_names(row.record):
+            relative = PurePosixPath(wanted.replace("\\", "/"))
+            if relative.is_absolute() or ".." in relative.parts:
+                continue
+            target = dataset.parent.joinpath(*relative.parts)
+            candidates = by_name.get(relative.name, [])
+            if target.exists() or len(candidates) != 1:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(candidates[0], target)
+            except OSError:
+                shutil.copyfile(candidates[0], target)
+
+
+def _media_names(record: dict) -> list[str]:
+    names: list = []
+    for key in ("image", "images", "video"):
+        value = record.get(key)
+        names += value if isinstance(value, list) else [value]
+    return [name for name in names if isinstance(name, str) and name.strip()]
+
+
+# -- reading a run's rows --------------------------------------------------------------------
+
+
+def load_rows(dataset: Dataset) -> list[Row]:
+    """The dataset's rows; a row whose media lies outside `confine` gets an error instead of the file."""
+    rows = list(read_rows(dataset.path, dataset.media_root))  # DatasetError for a file that cannot be read
+    for row in rows:
+        if row.error is None:
+            outside = [p for p in [*row.images, *([row.video] if row.video else [])] if not _inside(p, dataset)]
+            if outside:
+                row.error = f"media file outside the dataset folder: {outside[0].name}"
+    return rows
+
+
+def _inside(path: Path, dataset: Dataset) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root) for root in dataset.confine)
+
+
+# -- targets, stored -------------------------------------------------------------------------
+
+
+def _target_record(target: Target) -> dict:
+    """The target as JSON: a checkpoint's LoadSpec, a server without its API key, or an engine's label."""
+    if isinstance(target, LoadSpec):
+        return {"kind": "local", "spec": asdict(target)}
+    if isinstance(target, ServerSpec):
+        return {"kind": "server", "base_url": target.base_url, "model": target.model, "timeout_s": target.timeout_s}
+    return {"kind": "engine", "label": str(getattr(target, "label", type(target).__name__))}
+
+
+def _target_from_record(record: dict) -> Target | None:
+    if record.get("kind") == "local":
+        return LoadSpec(**record["spec"])
+    if record.get("kind") == "server":
+        return ServerSpec(record["base_url"], record["model"], None, record.get("timeout_s", 60.0))
+    return None  # an engine object lives in memory only
+
+
+def checkpoint_label(target: Target) -> str:
+    """How results name the model (the CLI's `checkpoint` field)."""
+    if isinstance(target, LoadSpec):
+        return target.checkpoint
+    if isinstance(target, ServerSpec):
+        return f"{target.model} @ {target.base_url}"
+    return str(getattr(target, "label", type(target).__name__))
+
+
+# -- the job ---------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class BatchJob:
+    """One run answering on its own thread."""
+
+    run_id: str
+    registry: BatchRegistry
+    target: Target
+    dataset: Dataset
+    settings: GenerationSettings
+    options: BatchOptions
+    checkpoint: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    loading: tuple[str, float | None] | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> BatchJob:
+        self._thread = threading.Thread(target=self._work, name=f"batch-{self.run_id[:8]}", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def join(self, timeout_s: float | None) -> bool:
+        """True once the thread has ended (within `timeout_s`)."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return self._thread is None or not self._thread.is_alive()
+
+    def _work(self) -> None:
+        registry, status, problem = self.registry, "failed", None
+        try:
+            rows = load_rows(self.dataset)
+            skip = registry._done_keys(self.run_id)
+            planned = plan_jobs(rows, skip)
+            registry._update(self.run_id, status="loading", total=len(skip) + len(planned))
+            with registry.factory.lease(self.target, self._loading) as engine:
+                self.loading = None
+                registry._update(self.run_id, status="running")
+                complete = run_batch(
+                    engine,
+                    planned,
+                    None,
+                    self.settings,
+                    self.options,
+                    self.checkpoint,
+                    stop=self.stop,
+                    on_result=self._keep,
+                    gate=self._gate,
+                )
+            status = "done" if complete else "cancelled"
+        except DatasetError as error:  # the file changed or went away since the run started
+            problem = (Text("batch.dataset_unreadable"), str(error))
+        except Exception as error:  # a model that does not load, a full pool, a store error
+            problem = explain(error)
+        finally:
+            if registry.closing and status != "done":
+                status, problem = "interrupted", None  # the server is going down: resumable after the restart
+            elif self.stop.is_set() and status == "failed":
+                status, problem = "cancelled", None
+            registry._finish(self, status, problem)
+
+    def _loading(self, message: str, fraction: float | None) -> None:
+        self.loading = (message, fraction)
+
+    def _keep(self, result: dict) -> None:
+        self.registry._add_result(self.run_id, result)
+
+    @contextmanager
+    def _gate(self) -> Iterator[None]:
+        """One turn on the model in the chat answers' fair queue (so a long run never starves a chat)."""
+        queue, ticket = self.registry.queue, object()
+        if queue is None or not queue.enter(self.target, ticket, self.stop):
+            yield  # no queue, or stopped while waiting: run_batch sees the stop and ends
+            return
+        try:
+            yield
+        finally:
+            queue.leave(self.target)
+
+
+# -- the registry ----------------------------------------------------------------------------
+
+
+class BatchRegistry:
+    """Every batch run of this server: the live jobs in memory, runs and results in `root/batches.sqlite3`."""
+
+    def __init__(
+        self,
+        factory: EngineFactory,
+        root: Path | None = None,
+        queue: FairQueue | None = None,
+        limit_bytes: int | None = None,
+    ) -> None:
+        self.factory, self.queue = factory, queue
+        self.root = root or default_data_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.uploads = self.root / UPLOADS_DIR
+        self.limit_bytes = upload_limit_bytes() if limit_bytes is None else limit_bytes
+        self.closing = False
+        self._lock = threading.Lock()
+        self._jobs: dict[str, BatchJob] = {}
+        #: Targets that cannot be stored (an engine object, a server's API key), by run id.
+        self._targets: dict[str, Target] = {}
+        self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process keeps every commit
+        self._db.executescript(_SCHEMA)
+        with self._transaction() as db:  # no thread of this process runs them: the server restarted
+            db.execute(
+                "UPDATE runs SET status = 'interrupted', updated = ? WHERE status IN ('loading', 'running')",
+                (time.time(),),
+            )
+
+    # -- starting ----------------------------------------------------------------------------
+
+    def start_upload(
+        self,
+        owner: str,
+        dataset: Upload | None,
+        media: Sequence[Upload],
+        target: Target,
+        settings: GenerationSettings,
+        options: BatchOptions | None = None,
+    ) -> str:
+        """Save the uploads in a folder of their own and start answering them; the run's id."""
+        run_id = new_id()
+        prepared = save_upload(self.uploads / run_id, dataset, media, self.limit_bytes)
+        try:
+            return self._start(run_id, owner, prepared, target, settings, options or BatchOptions())
+        except BaseException:
+            shutil.rmtree(prepared.folder or self.uploads / run_id, ignore_errors=True)
+            raise
+
+    def start_dataset(
+        self,
+        owner: str,
+        dataset: Dataset,
+        target: Target,
+        settings: GenerationSettings,
+        options: BatchOptions | None = None,
+    ) -> str:
+        """Start answering a dataset already on the server (see `server_dataset`)."""
+        return self._start(new_id(), owner, dataset, target, settings, options or BatchOptions())
+
+    def _start(
+        self,
+        run_id: str,
+        owner: str,
+        dataset: Dataset,
+        target: Target,
+        settings: GenerationSettings,
+        options: BatchOptions,
+    ) -> str:
+        try:
+            rows = load_rows(dataset)
+        except DatasetError as error:
+            raise BatchError("batch.dataset_unreadable", detail=str(error)) from error
+        total = len(plan_jobs(rows, set()))
+        if not total:
+            raise BatchError("batch.dataset_empty", name=dataset.path.name)
+        now = time.time()
+        checkpoint = checkpoint_label(target)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (id, owner, created, updated, name, dataset, media_root, confine, folder, target,"
+                " checkpoint, settings, options, status, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    owner,
+                    now,
+                    now,
+                    dataset.path.name,
+                    str(dataset.path),
+                    str(dataset.media_root),
+                    json.dumps([str(p) for p in dataset.confine]),
+                    str(dataset.folder) if dataset.folder else None,
+                    json.dumps(_target_record(target)),
+                    checkpoint,
+                    json.dumps(settings.to_dict()),
+                    json.dumps(asdict(options)),
+                    "loading",
+                    total,
+                ),
+            )
+        if not isinstance(target, LoadSpec):
+            self._targets[run_id] = target
+        self._launch(BatchJob(run_id, self, target, dataset, settings, options, checkpoint))
+        return run_id
+
+    def _launch(self, job: BatchJob) -> None:
+        with self._lock:
+            self._jobs[job.run_id] = job
+        job.start()
+
+    def resume(self, run_id: str, owner: str, target: Target | None = None) -> None:
+        """Go on with a cancelled, interrupted or failed run: the questions not answered yet.
+
+        `target` replaces the run's own (a server's API key is not stored, so a session that has it
+        passes its server spec).
+        """
+        row = self._row(run_id, owner, "status, dataset, media_root, confine, folder, target, settings, options")
+        if row is None:
+            return
+        status, dataset, media_root, confine, folder, stored, settings, options = row
+        with self._lock:
+            if run_id in self._jobs or status == "done":
+                return  # already going, or nothing left
+        chosen = target or self._targets.get(run_id) or _target_from_record(json.loads(stored))
+        if chosen is None:
+            raise BatchError("batch.resume_no_model")
+        prepared = Dataset(
+            Path(dataset),
+            Path(media_root),
+            tuple(Path(p) for p in json.loads(confine)),
+            Path(folder) if folder else None,
+        )
+        if not prepared.path.is_file():
+            raise BatchError("batch.dataset_gone", name=prepared.path.name)
+        self._update(run_id, status="loading", problem=None)
+        generation = GenerationSettings(**json.loads(settings))
+        job = BatchJob(
+            run_id, self, chosen, prepared, generation, BatchOptions(**json.loads(options)), checkpoint_label(chosen)
+        )
+        self._launch(job)
+
+    # -- looking -----------------------------------------------------------------------------
+
+    def get(self, run_id: str, owner: str) -> BatchRun | None:
+        rows = self._runs("id = ? AND owner = ?", (run_id, owner))
+        return rows[0] if rows else None
+
+    def list(self, owner: str) -> list[BatchRun]:
+        """The owner's runs, newest first."""
+        return self._runs("owner = ? ORDER BY created DESC", (owner,))
+
+    def results(self, run_id: str, owner: str, wrong_only: bool = False, limit: int | None = None) -> list[dict]:
+        """The run's results in dataset order (each as the CLI writes it, plus `seq`)."""
+        if self._row(run_id, owner, "id") is None:
+            return []
+        sql = "SELECT seq, body FROM results WHERE run_id = ?" + (" AND wrong = 1" if wrong_only else "")
+        sql += " ORDER BY line, turn" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        with self._lock:
+            rows = self._db.execute(sql, (run_id,)).fetchall()
+        return [{**json.loads(body), "seq": seq} for seq, body in rows]
+
+    def count(self, run_id: str, owner: str, wrong_only: bool = False) -> int:
+        if self._row(run_id, owner, "id") is None:
+            return 0
+        sql = "SELECT count(*) FROM results WHERE run_id = ?" + (" AND wrong = 1" if wrong_only else "")
+        with self._lock:
+            return int(self._db.execute(sql, (run_id,)).fetchone()[0])
+
+    def wait(self, run_id: str, timeout_s: float) -> bool:
+        """Wait until the run's thread has ended; True if it has (tests, shutdown)."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+        return job is None or job.join(timeout_s)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def cancel(self, run_id: str, owner: str) -> None:
+        """Stop the run after (or within) the row it is answering; what is answered stays."""
+        if self._row(run_id, owner, "id") is None:
+            return
+        with self._lock:
+            job = self._jobs.get(run_id)
+        if job is not None:
+            job.cancel()
+
+    def delete(self, run_id: str, owner: str) -> None:
+        """Forget the run: its results, and its uploads (never a dataset on the server)."""
+        row = self._row(run_id, owner, "folder")
+        if row is None:
+            return
+        self.cancel(run_id, owner)
+        self.wait(run_id, 10.0)
+        with self._transaction() as db:
+            db.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._targets.pop(run_id, None)
+        if row[0]:
+            shutil.rmtree(row[0], ignore_errors=True)
+
+    def close(self, wait_s: float = 10.0) -> None:
+        """Stop every job (they stay resumable, as after a restart) and close the database."""
+        self.closing = True
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.cancel()
+        deadline = time.monotonic() + wait_s
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._db.close()
+
+    # -- a row as a conversation -------------------------------------------------------------
+
+    def conversation(self, run_id: str, owner: str, seq: int) -> tuple[Page, Conversation, dict] | None:
+        """One result as a chat: the row's media and questions (earlier turns with their references
+        as answers, as the run asked them), the prediction as the last answer; its page and settings."""
+        row = self._row(run_id, owner, "dataset, media_root, confine, folder, settings, options, target")
+        if row is None:
+            return None
+        dataset, media_root, confine, folder, settings, options, stored = row
+        with self._lock:
+            found = self._db.execute("SELECT body FROM results WHERE run_id = ? AND seq = ?", (run_id, seq)).fetchone()
+        if found is None:
+            return None
+        result = json.loads(found[0])
+        prepared = Dataset(
+            Path(dataset),
+            Path(media_root),
+            tuple(Path(p) for p in json.loads(confine)),
+            Path(folder) if folder else None,
+        )
+        source = next((r for r in load_rows(prepared) if r.line == result.get("line")), None)
+        if source is None or source.error is not None or not source.questions:
+            raise BatchError("batch.row_gone")
+        video_options = BatchOptions(**json.loads(options))
+        images = tuple(ImageAttachment(p.read_bytes(), name=p.name) for p in source.images)
+        video = None
+        if source.video is not None:
+            video = VideoAttachment(
+                source.video.read_bytes(),
+                name=source.video.name,
+                num_frames=video_options.frames,
+                start_s=video_options.start_s,
+                end_s=video_options.end_s,
+                tiles_per_frame=video_options.tiles_per_frame,
+            )
+        turn = int(result.get("turn", 0))
+        conversation = Conversation()
+        for number, question in enumerate(source.questions[: turn + 1]):
+            conversation.ask(question.text, **({"images": images, "video": video} if number == 0 else {}))
+            asked = conversation.turns[-1]
+            if number < turn:
+                reference = question.reference
+                asked.answer = reference[0] if isinstance(reference, list) else reference or ""
+        last = conversation.turns[-1]
+        if result.get("error") is None:
+            last.answer = result.get("prediction") or ""
+            last.stats = AnswerStats(
+                time_to_first_token_s=result.get("time_to_first_token_s"),
+                tokens_per_s=result.get("tokens_per_s"),
+                prompt_tokens=result.get("prompt_tokens"),
+                new_tokens=int(result.get("new_tokens") or 0),
+                tiles=list(result.get("tiles") or []),
+            )
+        else:
+            last.error = str(result["error"])
+        page: Page = "video" if video is not None else "multi" if len(images) > 1 else "image"
+        saved: dict = {"generation": json.loads(settings)}
+        target = json.loads(stored)
+        if target.get("kind") == "local":
+            saved["load_spec"] = target["spec"]
+        return page, conversation, saved
+
+    def first_image(self, run_id: str, owner: str, result: dict) -> Path | None:
+        """The first image of a result's row (for a thumbnail), if it is a file inside the run's folders."""
+        row = self._row(run_id, owner, "media_root, confine")
+        if row is None:
+            return None
+        root, confine = Path(row[0]), tuple(Path(p) for p in json.loads(row[1]))
+        names = [n for key in ("image", "images") for n in _as_list(result.get(key)) if isinstance(n, str)]
+        if not names:
+            return None
+        path = Path(names[0])
+        path = path if path.is_absolute() else root / path
+        resolved = path.resolve()
+        if not any(resolved.is_relative_to(r) for r in confine) or not resolved.is_file():
+            return None
+        return resolved
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _runs(self, where: str, args: tuple) -> list[BatchRun]:
+        sql = (
+            "SELECT id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem"
+            f" FROM runs WHERE {where}"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            jobs = dict(self._jobs)
+        runs = []
+        for run_id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem in rows:
+            job = jobs.get(run_id)
+            message, detail = None, None
+            if problem:
+                stored = json.loads(problem)
+                message, detail = message_from_record(stored.get("message")), stored.get("detail")
+            runs.append(
+                BatchRun(
+                    run_id,
+                    owner,
+                    name,
+                    checkpoint,
+                    status,
+                    total,
+                    done,
+                    errors,
+                    created,
+                    updated,
+                    json.loads(settings),
+                    message,
+                    detail,
+                    stopping=job is not None and job.stop.is_set(),
+                    loading=job.loading if job is not None else None,
+                )
+            )
+        return runs
+
+    def _row(self, run_id: str, owner: str, columns: str) -> tuple | None:
+        with self._lock:
+            return self._db.execute(
+                f"SELECT {columns} FROM runs WHERE id = ? AND owner = ?", (run_id, owner)
+            ).fetchone()
+
+    def _done_keys(self, run_id: str) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT job FROM results WHERE run_id = ?", (run_id,))}
+
+    def _add_result(self, run_id: str, result: dict) -> None:
+        """One result and the run's counts, in one transaction: what is on screen is on disk."""
+        failed = result.get("error") is not None
+        scored = result.get("score")
+        wrong = failed or (isinstance(scored, dict) and scored.get("relaxed", 1.0) < 1.0)
+        with self._transaction() as db:
+            seq = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM results WHERE run_id = ?", (run_id,)).fetchone()[0]
+            db.execute(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    seq,
+                    result_key(result),
+                    int(result.get("line") or 0),
+                    int(result.get("turn") or 0),
+                    int(failed),
+                    int(wrong),
+                    json.dumps(result, ensure_ascii=False),
+                ),
+            )
+            db.execute(
+                "UPDATE runs SET done = done + 1, errors = errors + ?, updated = ? WHERE id = ?",
+                (int(failed), time.time(), run_id),
+            )
+
+    def _update(self, run_id: str, **fields: Any) -> None:
+        fields["updated"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction() as db:
+            db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+
+    def _finish(self, job: BatchJob, status: str, problem: tuple[Text | str, str | None] | None) -> None:
+        stored = None
+        if problem is not None:
+            stored = json.dumps({"message": message_record(problem[0]), "detail": problem[1]})
+        try:
+            self._update(job.run_id, status=status, problem=stored)
+        except sqlite3.ProgrammingError:  # closed under us at shutdown: the restart marks it interrupted
+            pass
+        except Exception:
+            log.exception("could not record the end of batch run %s", job.run_id)
+        with self._lock:
+            if self._jobs.get(job.run_id) is job:
+                del self._jobs[job.run_id]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+# -- downloads -------------------------------------------------------------------------------
+
+#: The CSV's columns, in order; scores and lists are flattened.
+CSV_COLUMNS = (
+    "id", "line", "turn", "image", "images", "video", "question", "reference", "prediction", "error", "checkpoint",
+    "exact", "relaxed", "anls", "latency_s", "tiles", "prompt_tokens", "new_tokens", "time_to_first_token_s",
+    "tokens_per_s",
+)  # fmt: skip
+
+
+def to_jsonl(results: Sequence[dict]) -> str:
+    """The results as the CLI writes them: one JSON object a line."""
+    return "".join(json.dumps(_without_seq(r), ensure_ascii=False) + "\n" for r in results)
+
+
+def to_csv(results: Sequence[dict]) -> str:
+    """The results as a table; several images or references are joined with `;`."""
+    sink = io.StringIO()
+    writer = csv.writer(sink)
+    writer.writerow(CSV_COLUMNS)
+    for result in results:
+        score = result.get("score") or {}
+        cells = {**result, **{name: score.get(name) for name in ("exact", "relaxed", "anls")}}
+        writer.writerow([_cell(cells.get(column)) for column in CSV_COLUMNS])
+    return sink.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _without_seq(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key != "seq"}
