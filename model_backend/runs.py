@@ -105,8 +105,9 @@ class AnswerRun:
         self._pieces: list[str] = []
         self._status = "waiting"
         self._done = False
-        #: Set when the store refused the answer (e.g. quota); shown to the user, the answer is still on screen.
-        self.save_error: str | None = None
+        #: Set when the store refused the answer (e.g. quota): the error itself, so the page shows it in the
+        #: visitor's language with its detail; the answer is still on screen.
+        self.save_error: Exception | None = None
         self._thread = threading.Thread(target=self._work, name="answer-run", daemon=True)
 
     def start(self) -> AnswerRun:
@@ -188,7 +189,7 @@ class AnswerRun:
             self._save(self.conversation, streaming, partial)
         except Exception as error:  # the answer stays on screen; the user is told it was not kept
             log.warning("could not save the answer: %s", error)
-            self.save_error = str(error)
+            self.save_error = error
 
 
 class RunRegistry:
