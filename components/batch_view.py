@@ -63,8 +63,8 @@ def registry() -> BatchRegistry:
 def render() -> None:
     st.title(t("app.page.batch"))
     who = identity.owner()
-    _start_form(who)
     runs = registry().list(who)
+    _start_form(who, expanded=not runs)
     if not runs:
         st.caption(t("batch.no_runs"))
         return
@@ -76,10 +76,10 @@ def render() -> None:
 # -- starting a run --------------------------------------------------------------------------
 
 
-def _start_form(who: str) -> None:
-    st.subheader(t("batch.new_run"))
+def _start_form(who: str, expanded: bool) -> None:
+    """The new-run form; folded once the visitor has runs, so the selected run's results come first."""
     form_round = st.session_state.setdefault(_ROUND, 0)
-    with st.container(border=True):
+    with st.expander(t("batch.new_run"), expanded=expanded, icon=":material/add:"):
         source = "upload"
         roots = dataset_roots()
         if access.is_admin() and roots:
@@ -328,15 +328,15 @@ def _controls(run: BatchRun) -> None:
         st.warning(t("batch.interrupted_note"))
     elif run.status == "cancelled":
         st.info(t("batch.cancelled_note"))
-    left, right = st.columns(2)
-    if run.resumable and left.button(t("batch.resume"), icon=":material/play_arrow:", key=f"batch_resume_{run.id}"):
+    buttons = st.container(horizontal=True)
+    if run.resumable and buttons.button(t("batch.resume"), icon=":material/play_arrow:", key=f"batch_resume_{run.id}"):
         try:
             registry().resume(run.id, who, _server_with_key(run))
         except BatchError as error:
             language.error(error)
         else:
             st.rerun()
-    if right.button(t("batch.delete"), icon=":material/delete:", key=f"batch_delete_{run.id}"):
+    if buttons.button(t("batch.delete"), icon=":material/delete:", key=f"batch_delete_{run.id}"):
         registry().delete(run.id, who)
         st.query_params.pop(QUERY, None)
         st.rerun()
@@ -411,6 +411,8 @@ def _results(run: BatchRun) -> None:
     shown = registry().count(run.id, who, wrong_only)
     if shown > len(results):
         st.caption(t("batch.table_cut", shown=f"{len(results):,}", total=f"{shown:,}"))
+    else:
+        st.caption(t("batch.table_count", shown=f"{shown:,}", total=f"{run.done:,}"))
     _open_row(run, results)
     _downloads(run)
 
@@ -495,8 +497,8 @@ def _open_conversation(run: BatchRun, seq: int | None) -> None:
 
 def _downloads(run: BatchRun) -> None:
     who, stem = identity.owner(), Path(run.name).stem
-    jsonl, table = st.columns(2)
-    jsonl.download_button(
+    buttons = st.container(horizontal=True)
+    buttons.download_button(
         t("batch.download_jsonl"),
         data=lambda: jsonl_download(run.id, who),
         file_name=f"{stem}.predictions.jsonl",
@@ -505,7 +507,7 @@ def _downloads(run: BatchRun) -> None:
         key=f"batch_jsonl_{run.id}",
         on_click="ignore",
     )
-    table.download_button(
+    buttons.download_button(
         t("batch.download_csv"),
         data=lambda: csv_download(run.id, who),
         file_name=f"{stem}.predictions.csv",

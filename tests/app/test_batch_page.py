@@ -78,6 +78,7 @@ def test_a_run_from_upload_to_table_filter_download_and_chat() -> None:
 
     app.toggle(key=f"batch_wrong_{run_id}").set_value(True).run()
     assert list(app.dataframe[0].value["row"]) == ["wrong", "bad"]
+    assert "2 of 3 results shown." in [c.value for c in app.caption]
 
     labels = [button.proto.label for button in app.get("download_button")]
     assert labels == ["Download JSONL", "Download CSV"]
@@ -149,6 +150,7 @@ def test_the_page_in_chinese(lang: str) -> None:
     wait_done(app, run_id)
     assert app.get("progress")[0].proto.text == "已完成 · 已回答 3 / 3 个问题 · 错误：1"
     assert app.toggle(key=f"batch_wrong_{run_id}").label == "只看答错或失败的"
+    assert "显示 3 / 3 条结果。" in [c.value for c in app.caption]
     assert [button.proto.label for button in app.get("download_button")] == ["下载 JSONL", "下载 CSV"]
     assert app.button(key=f"batch_open_{run_id}").label == "作为对话打开"
     assert [m.label for m in app.metric][:2] == ["宽松匹配", "ANLS（平均）"]
