@@ -68,9 +68,6 @@ def check_image(data: bytes, name: str = "") -> MediaError | None:
     try:
         _size(data)
     except MediaError as error:
-        if error.text.key == "media.image.not_an_image":
-            # The decoder names a path; an upload has none, and its stand-in ("This file") is English only.
-            return MediaError("media.image.upload_not_an_image", detail=error.detail)
         return error
     return None
 

@@ -40,10 +40,11 @@ _BICUBIC = Image.Resampling.BICUBIC  # what the seeds' `image.resize(size)` uses
 _THREADS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="thumbnail")
 
 
-def _describe(source: ImageSource) -> str:
+def _not_an_image(source: ImageSource, exc: Exception) -> MediaError:
+    """A path is named in the message; bytes and file objects (uploads) have no name to give."""
     if isinstance(source, (str, os.PathLike)):
-        return f"'{Path(source).name}'"
-    return "This file"  # only ever the start of an English sentence: the table has no "this file" key
+        return MediaError("media.image.not_an_image", detail=str(exc), name=f"'{Path(source).name}'")
+    return MediaError("media.image.upload_not_an_image", detail=str(exc))
 
 
 def open_image(source: ImageSource, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
@@ -78,15 +79,15 @@ def _open_header(source: ImageSource, max_pixels: int) -> Image.Image:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image = Image.open(source)
         except FileNotFoundError as exc:
-            raise MediaError("media.image.missing", name=_describe(source)) from exc
+            raise MediaError("media.image.missing", name=f"'{Path(source).name}'") from exc
         except Image.DecompressionBombError as exc:
             raise MediaError(
                 "media.image.too_big_to_open", detail=str(exc), limit_mp=f"{max_pixels / 1e6:.0f}"
             ) from exc
         except UnidentifiedImageError as exc:
-            raise MediaError("media.image.not_an_image", detail=str(exc), name=_describe(source)) from exc
+            raise _not_an_image(source, exc) from exc
         except (OSError, SyntaxError, ValueError) as exc:
-            raise MediaError("media.image.not_an_image", detail=str(exc), name=_describe(source)) from exc
+            raise _not_an_image(source, exc) from exc
     width, height = image.size
     if width * height > max_pixels:
         raise MediaError(
