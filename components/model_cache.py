@@ -32,7 +32,7 @@ from model_backend.settings import LoadSpec, ServerSpec
 from model_backend.store import ConversationStore
 from model_backend.workspace import Workspace
 
-Progress = Callable[[str, "float | None"], None]
+Progress = Callable[["Text | str", "float | None"], None]
 MAX_CONCURRENT_ENV = "INTERNVL_MAX_CONCURRENT"
 
 

@@ -14,7 +14,7 @@ A failure from inside a checkpoint's code that no entry knows becomes a plain me
 `describe_code_error` (the checkpoint, the transformers version, what to try), a `Text` of the
 `i18n` table; the exception itself is the caller's `detail`.
 
->>> apply_compat({"llm_config": {"architectures": ["Phi3ForCausalLM"]}})  # doctest: +SKIP
+>>> [str(note) for note in apply_compat({"llm_config": {"architectures": ["Phi3ForCausalLM"]}})]  # doctest: +SKIP
 ["compatibility shim phi3-get-max-length: Phi-3's own code calls ..."]
 """
 
@@ -42,7 +42,7 @@ class Quirk:
     fix: str  # what the shim does, or why none is needed
     shim: Callable[[], bool] | None = None  # applies the fix; True when it changed something
     still_fine: Callable[[], bool] | None = None  # for entries without a shim: the reason still holds
-    notice: str = ""  # the one line a loaded model's notices show while the shim is in force
+    notice: Text | None = None  # the one line a loaded model's notices show while the shim is in force
 
 
 def _add_get_max_length() -> bool:
@@ -104,7 +104,7 @@ QUIRKS: tuple[Quirk, ...] = (
             "the method is missing, so it is idempotent and never replaces a method transformers has"
         ),
         shim=_add_get_max_length,
-        notice="Phi-3's own code calls DynamicCache.get_max_length(), gone since transformers 4.49: shimmed",
+        notice=Text("load.notice.phi3_get_max_length"),
     ),
     Quirk(
         key="phi3-seen-tokens",
@@ -159,14 +159,18 @@ def quirks_for(config: dict) -> list[Quirk]:
     return [quirk for quirk in QUIRKS if family in quirk.families]
 
 
-def apply_compat(config: dict) -> list[str]:
-    """Apply the shims of this checkpoint's family; returns one line per shim in force, for the notices."""
+def apply_compat(config: dict) -> list[Text]:
+    """Apply the shims of this checkpoint's family; returns one line per shim in force, for the notices.
+
+    Each line names its entry's key ("compatibility shim phi3-get-max-length: ..."), in either language.
+    """
     notes = []
     for quirk in quirks_for(config):
         if quirk.shim is None:
             continue
         quirk.shim()
-        notes.append(f"compatibility shim {quirk.key}: {quirk.notice}")
+        if quirk.notice is not None:
+            notes.append(quirk.notice)
     return notes
 
 

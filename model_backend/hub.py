@@ -15,7 +15,8 @@ from model_backend.errors import BackendError
 
 PROBE_TIMEOUT_S = 3.0
 
-Progress = Callable[[str, "float | None"], None]
+#: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
+Progress = Callable[["Text | str", "float | None"], None]
 
 
 class HubUnavailable(BackendError, RuntimeError):
@@ -78,12 +79,12 @@ def _progress_tqdm(repo_id: str, progress: Progress | None):
             kwargs["disable"] = progress is None
             super().__init__(*args, **kwargs)
             if progress is not None:
-                progress(f"Downloading {repo_id}", 0.0)
+                progress(Text("load.progress.download", {"repo": repo_id}), 0.0)
 
         def update(self, n=1):
             result = super().update(n)
             if progress is not None and self.total:
-                progress(f"Downloading {repo_id}", min(1.0, self.n / self.total))
+                progress(Text("load.progress.download", {"repo": repo_id}), min(1.0, self.n / self.total))
             return result
 
     return ProgressTqdm

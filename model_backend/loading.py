@@ -32,7 +32,8 @@ from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, b
 from model_backend.settings import LoadSpec
 from model_backend.thinking import supports_thinking
 
-Progress = Callable[[str, "float | None"], None]
+#: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
+Progress = Callable[["Text | str", "float | None"], None]
 
 TRANSFORMERS_PIN = "4.51.3"
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -88,7 +89,8 @@ class LoadedModel:
     use_thumbnail: bool
     max_dynamic_patch: int
     num_image_token: int
-    notices: list[str] = field(default_factory=list)
+    #: Notes for whoever loaded it (`Text`: the pages word them in the visitor's language, the CLI in English).
+    notices: list[Text | str] = field(default_factory=list)
     memory_gb: float | None = None
     min_dynamic_patch: int = 1
     #: The checkpoint has a thinking mode (catalog flag, or a Qwen3 LLM): see `model_backend.thinking`.
@@ -166,10 +168,10 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
 
     import torch
 
-    notices: list[str] = []
+    notices: list[Text | str] = []
     kwargs = _load_kwargs(spec, config, notices)
     notices.extend(compat.apply_compat(config))  # shims for known quirks of the checkpoint's own code
-    report("Loading weights", None)
+    report(Text("load.progress.weights"), None)
     try:
         from transformers import AutoModel, AutoTokenizer
 
@@ -235,11 +237,11 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
     """(local folder, catalog entry, is demo); downloads catalog or allowed hub ids."""
     checkpoint = spec.checkpoint.strip()
     if checkpoint.lower() == DEMO_CHECKPOINT_ID:
-        report("Preparing the offline demo checkpoint", None)
+        report(Text("load.progress.demo"), None)
         return demo_checkpoint_path(), None, True
     if checkpoint.lower() in DEMO_FAMILY_IDS:
         family = DEMO_FAMILY_IDS[checkpoint.lower()]
-        report(f"Preparing the offline {family} demo checkpoint", None)
+        report(Text("load.progress.demo_family", {"family": family}), None)
         return demo_checkpoint_path(family), None, True
     _refuse_server_only(find_entry(checkpoint))
     folder = Path(checkpoint).expanduser()
@@ -287,7 +289,7 @@ def _check_quantization(spec: LoadSpec, entry: CatalogEntry | None, config: dict
         raise QuantizationRefused(Text("load.quantization_refused", {"checkpoint": spec.checkpoint}))
 
 
-def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
+def _load_kwargs(spec: LoadSpec, config: dict, notices: list[Text | str]) -> dict:
     """from_pretrained keyword arguments: dtype, attention, quantization and placement."""
     import torch
 
@@ -298,7 +300,7 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
     if spec.flash_attention:
         flash = cuda and _flash_attn_installed()
         if not flash:
-            notices.append("flash-attn is not available here; using the standard attention")
+            notices.append(Text("load.notice.no_flash_attn"))
     kwargs["use_flash_attn"] = flash
 
     if spec.device == "cuda" and not cuda:
@@ -312,7 +314,7 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
     elif cuda and spec.device in ("auto", "cuda"):
         kwargs["device_map"] = {"": 0}
     elif not cuda and spec.device == "auto" and spec.dtype == "float16":
-        notices.append("no GPU here: running on the CPU in float16, which is slow; bfloat16 or float32 is faster")
+        notices.append(Text("load.notice.cpu_float16"))
 
     if spec.quantization != "none":
         try:
@@ -321,7 +323,7 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[str]) -> dict:
             raise LoadError(error.text, detail=error.detail) from error
         kwargs.setdefault("device_map", {"": 0} if cuda and spec.device != "cpu" else {"": "cpu"})
         if not cuda:
-            notices.append(f"{spec.describe()} on the CPU: bitsandbytes' CPU kernels are slow")
+            notices.append(Text("load.notice.bnb_cpu", {"quantization": spec.describe()}))
     return kwargs
 
 

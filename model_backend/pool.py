@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from i18n import Text
 from model_backend.engines.base import Engine
 from model_backend.errors import BackendError
 from model_backend.settings import LoadSpec
 
-Progress = Callable[[str, "float | None"], None]
+#: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
+Progress = Callable[["Text | str", "float | None"], None]
 BUDGET_ENV = "INTERNVL_MEMORY_BUDGET_GB"
 #: Left free for activations, the KV cache and the rest of the process.
 MARGIN_GB = 1.0
@@ -67,7 +69,7 @@ class _Loading:
     """A load in progress; later callers for the same spec wait on `done` and read `message`."""
 
     reserved_gb: float = 0.0
-    message: str = "Starting"
+    message: Text | str = ""
     fraction: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -135,7 +137,7 @@ class ModelPool:
             entry = self._entries.get(spec)
             return entry.loaded if entry is not None else None
 
-    def loading_message(self, spec: LoadSpec) -> str | None:
+    def loading_message(self, spec: LoadSpec) -> Text | str | None:
         with self._lock:
             loading = self._loading.get(spec)
             return loading.message if loading is not None else None
@@ -188,15 +190,16 @@ class ModelPool:
             if mine:
                 self._load(spec, loading, report)
             else:
-                self._wait_for(loading, report)
+                self._wait_for(spec, loading, report)
             # loop: take the lease on the entry the load made (or raise its error)
 
-    def _wait_for(self, loading: _Loading, report: Progress) -> None:
-        shown = None
+    def _wait_for(self, spec: LoadSpec, loading: _Loading, report: Progress) -> None:
+        shown: tuple[Text | str, float | None] | None = None
         while not loading.done.wait(_WAIT_POLL_S):
-            if loading.message != shown:
-                shown = loading.message
-                report(f"{shown} (started by another session)", loading.fraction)
+            if (loading.message, loading.fraction) != shown:
+                shown = (loading.message, loading.fraction)
+                # The load's own stage is in the loading session's words; this one hears whose load it waits for.
+                report(Text("load.progress.elsewhere", {"checkpoint": spec.checkpoint}), loading.fraction)
         if loading.error is not None:
             raise loading.error
 
@@ -204,7 +207,7 @@ class ModelPool:
         from model_backend.engines.local import LocalEngine
         from model_backend.loading import load_prepared, prepare_load
 
-        def progress(message: str, fraction: float | None) -> None:
+        def progress(message: Text | str, fraction: float | None) -> None:
             loading.message, loading.fraction = message, fraction
             report(message, fraction)
 

@@ -120,7 +120,7 @@ def test_phi3_code_fails_without_the_shim(phi3_checkpoint, without_shim):
 def test_unknown_quirk_is_a_plain_message_naming_checkpoint_and_version(phi3_checkpoint, without_shim):
     """Without the entry, the same failure is a quirk the layer does not know: never a bare AttributeError."""
     loaded = load_model(LoadSpec(str(phi3_checkpoint), dtype="float32", device="cpu"))
-    assert not any("get_max_length" in notice for notice in loaded.notices)
+    assert not any("get_max_length" in str(notice) for notice in loaded.notices)
     engine = LocalEngine(loaded)
     conversation = _conversation()
     with pytest.raises(EngineError) as raised:
@@ -137,7 +137,7 @@ def test_unknown_quirk_is_a_plain_message_naming_checkpoint_and_version(phi3_che
 
 def test_phi3_variant_answers_through_the_real_load_path(phi3_checkpoint):
     loaded = load_model(LoadSpec(str(phi3_checkpoint), dtype="float32", device="cpu"))
-    assert any("phi3-get-max-length" in notice for notice in loaded.notices)
+    assert any("phi3-get-max-length" in str(notice) for notice in loaded.notices)
     assert type(loaded.model.language_model).__module__.endswith("modeling_phi3")  # the checkpoint's own code
     settings = GenerationSettings(max_new_tokens=12, max_tiles=MAX_TILES)
     expected = loaded.model.chat(loaded.tokenizer, _pixels(), QUESTION, settings.generation_config())
@@ -160,7 +160,8 @@ def test_shim_is_idempotent_and_only_for_its_family(monkeypatch):
     first = compat.apply_compat(phi3)
     method = Cache.get_max_length
     assert compat.apply_compat(phi3) == first and Cache.get_max_length is method
-    assert len(first) == 1 and "transformers 4.49" in first[0]
+    assert len(first) == 1 and "transformers 4.49" in str(first[0])
+    assert "transformers 从 4.49 起已移除该方法" in first[0].render("zh")
     assert transformers.DynamicCache().get_max_length() is None  # a DynamicCache has no limit
 
 
@@ -187,7 +188,7 @@ def test_llama_path_needs_no_shim(tmp_path):
     """InternVL2-Llama3-76B's path: the checkpoint's code builds transformers' own LlamaForCausalLM."""
     folder = make_variant(tmp_path / "llama-variant", "LlamaForCausalLM")
     loaded = load_model(LoadSpec(str(folder), dtype="float32", device="cpu"))
-    assert not any("compatibility shim" in notice for notice in loaded.notices)
+    assert not any("compatibility shim" in str(notice) for notice in loaded.notices)
     settings = GenerationSettings(max_new_tokens=8, max_tiles=MAX_TILES)
     expected = loaded.model.chat(loaded.tokenizer, _pixels(2), QUESTION, settings.generation_config())
     assert LocalEngine(loaded).stream(_conversation(2), settings, threading.Event()).text() == expected

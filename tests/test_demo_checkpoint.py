@@ -267,7 +267,7 @@ def test_phi3_family_slow_tokenizer_quirk_and_shim():
     from model_backend.settings import LoadSpec
 
     loaded = load_model(LoadSpec(str(path), dtype="float32", device="cpu"))
-    assert any("phi3-get-max-length" in notice for notice in loaded.notices)
+    assert any("phi3-get-max-length" in str(notice) for notice in loaded.notices)
     assert loaded.is_demo
 
 

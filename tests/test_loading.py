@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from i18n import Text
 from model_backend import loading
 from model_backend.catalog import CATALOG
 from model_backend.device_map import SplitError, split_device_map
@@ -40,9 +41,10 @@ def test_demo_loads_through_the_real_path_and_answers():
     assert loaded.is_demo and loaded.entry is None and loaded.device == "cpu" and loaded.dtype == "bfloat16"
     assert (loaded.context_tokens, loaded.image_size, loaded.num_image_token) == (32768, 448, 256)
     assert loaded.dynamic_image_size and loaded.use_thumbnail and loaded.max_dynamic_patch == 12
-    assert ("Loading weights", None) in seen
+    assert (Text("load.progress.weights"), None) in seen
+    assert [str(message) for message, _ in seen][-1] == "Loading weights"
     # flash-attn is asked for by default only where CUDA is: only then can "not available" be said.
-    flash_notice = any("flash-attn" in notice for notice in loaded.notices)
+    flash_notice = any("flash-attn" in str(notice) for notice in loaded.notices)
     assert flash_notice == (spec.flash_attention and not torch.cuda.is_available())
     assert 0 < loaded.memory_gb < 0.01
     answer = loaded.model.chat(loaded.tokenizer, None, "Hello", {"max_new_tokens": 8})
