@@ -452,3 +452,20 @@ def test_a_failed_turn_keeps_its_message_and_detail_through_export_and_import() 
     legacy = Conversation.from_json(json.dumps(old)).turns[-1]
     assert legacy.error == "Could not connect to the server at http://127.0.0.1:9: is it running?"
     assert legacy.error_detail is None and str(legacy.problem) == legacy.error
+
+
+# -- the base of the backend's errors --------------------------------------------------------------------------
+
+
+def test_backend_errors_take_a_key_a_text_or_words_but_never_a_mistyped_key() -> None:
+    from model_backend.errors import BackendError
+
+    by_key = EngineError("remote.no_reply", detail="ReadTimeout", url="http://h:1")
+    by_text = EngineError(Text("remote.no_reply", {"url": "http://h:1"}), detail="ReadTimeout")
+    assert by_key.text == by_text.text and by_key.detail == by_text.detail == "ReadTimeout"
+    assert isinstance(by_key, RuntimeError) and isinstance(by_key, BackendError)  # old `except` clauses still catch
+    # A caller not converted to keys yet (an older page, the CLI) still gets its words shown, in every language.
+    worded = EngineError("the server at x lists no models: pass --server-model NAME")
+    assert str(worded) == worded.text.render("zh") == "the server at x lists no models: pass --server-model NAME"
+    with pytest.raises(KeyError, match=r"remote\.no_such_key"):
+        EngineError("remote.no_such_key")
