@@ -112,6 +112,15 @@ IMAGE_CASES = {
             detail="cannot identify image file",
         ),
     ),
+    "an upload that is not an image": (
+        lambda folder: load_image((folder / "notes.png").read_bytes()),
+        Expected(
+            MediaError,
+            "This file is not an image this app can read. Use a PNG, JPEG, WebP, GIF or BMP file.",
+            "这个文件不是本应用能读取的图片。请使用 PNG、JPEG、WebP、GIF 或 BMP 文件。",
+            detail="cannot identify image file",
+        ),
+    ),
     "decompression bomb": (
         lambda folder: load_image(str(folder / "bomb.png")),
         Expected(

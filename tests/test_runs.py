@@ -79,8 +79,8 @@ def test_an_error_becomes_the_turns_message_and_the_history_is_kept(engine) -> N
     run = RunRegistry(EngineFactory()).start("c", conversation, GenerationSettings(), engine, Saves())
     assert run.wait_done(60)
     turn = conversation.turns[-1]
-    assert isinstance(turn.error, Text) and turn.error.key == "media.image.not_an_image" and turn.answer is None
-    assert "不是本应用能读取的图片" in turn.error.render("zh")
+    assert turn.error == Text("media.image.upload_not_an_image") and turn.answer is None
+    assert turn.error.render("zh") == "这个文件不是本应用能读取的图片。请使用 PNG、JPEG、WebP、GIF 或 BMP 文件。"
     assert turn.error_detail and "cannot identify image file" in turn.error_detail  # the library's words, apart
     assert conversation.turns[0].answer == "kept"
 
