@@ -370,7 +370,8 @@ def _describe(error: Exception) -> str:
     """The user-facing message; unexpected exception types keep their name so bugs stay visible."""
     message = str(error) or type(error).__name__
     if type(error).__module__.startswith("model_backend"):  # our errors are written for users
-        return message
+        detail = getattr(error, "detail", None)  # the library's own words, which the app folds away
+        return f"{message}\n  details: {detail}" if detail else message
     if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)):
         return message
     return f"{type(error).__name__}: {message}"

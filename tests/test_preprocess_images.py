@@ -208,3 +208,11 @@ def test_module_examples() -> None:
 def test_missing_path_names_the_file(tmp_path) -> None:
     with pytest.raises(MediaError, match=r"nothere\.png"):
         open_image(tmp_path / "nothere.png")
+
+
+def test_an_empty_file_on_disk_is_called_empty(tmp_path) -> None:
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(MediaError) as caught:
+        open_image(path)
+    assert caught.value.text.key == "media.image.empty"

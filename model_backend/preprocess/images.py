@@ -74,6 +74,8 @@ def _open_header(source: ImageSource, max_pixels: int) -> Image.Image:
             if not source:
                 raise MediaError("media.image.empty")
             source = io.BytesIO(source)
+        elif isinstance(source, (str, os.PathLike)) and Path(source).is_file() and Path(source).stat().st_size == 0:
+            raise MediaError("media.image.empty")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
