@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/multi_image.py", title=t("app.page.multi_image"), icon=":material/compare:"),
     st.Page("app_pages/video_qa.py", title=t("app.page.video_qa"), icon=":material/movie:"),
     st.Page("app_pages/batch.py", title=t("app.page.batch"), icon=":material/table_view:"),
+    st.Page("app_pages/compare.py", title=t("app.page.compare"), icon=":material/difference:"),
     st.Page("app_pages/settings.py", title=t("app.page.settings"), icon=":material/settings:"),
 ]
 # The pages live in app_pages/, not pages/: Streamlit 1.67 treats a folder named `pages` next to
