@@ -31,7 +31,7 @@ def render() -> Engine | None:
         with st.container():
             _residents()
         cookies.write()
-    failure = model_cache.load_failure() if state.backend() == "local" else None
+    failure = model_cache.load_failure()
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
         _failure_banner(failure)
     return engine
@@ -41,7 +41,7 @@ def _failure_banner(failure: model_cache.LoadFailure) -> None:
     """On top of every page: the load problem in plain words, and the way out in one click."""
     headline = t("sidebar.hub_unreachable" if failure.unavailable else "sidebar.load_failed")
     language.error(failure.problem, prefix=f"**{headline}**", suffix=t("common.kept"))
-    if failure.spec.checkpoint != DEMO_ID:
+    if getattr(failure.spec, "checkpoint", None) != DEMO_ID:  # a refused server has no checkpoint
         st.button(t("sidebar.use_demo"), key="use_demo_main", on_click=_use_demo, icon=":material/bolt:")
 
 

@@ -70,6 +70,8 @@ def test_a_user_who_is_not_an_admin_gets_no_server_engine(monkeypatch: pytest.Mo
     assert failure.problem.render("zh") == (
         "只有管理员才能让本应用使用兼容 OpenAI 接口的服务器。请使用本服务器提供的模型权重，或联系管理员。"
     )
+    banner = " ".join(e.value for e in app.main.error)  # the reason is on the page, not only in session state
+    assert "只有管理员才能" in banner
     app.chat_input[0].set_value("Hello").run()
     assert not app.exception, app.exception
     turn = conversation_of(app).turns[-1]
