@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components import access, cookies, identity, language, model_cache, state
+from components import access, cookies, identity, language, model_cache, shortcuts, state
 from components.language import t
 from model_backend.engines.base import Engine
 from model_backend.settings import LoadSpec
@@ -31,6 +31,7 @@ def render() -> Engine | None:
         with st.container():
             _residents()
         cookies.write()
+        shortcuts.install()
     failure = model_cache.load_failure()
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
         _failure_banner(failure)

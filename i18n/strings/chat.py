@@ -15,7 +15,7 @@ EN = {
     "chat.copy_hint": "Click the copy icon at the top right of the box (point at or tap the box to see it).",
     # The live answer
     "chat.stop": "Stop",
-    "chat.stop_help": "Stop the answer here and keep what is written",
+    "chat.stop_help": "Stop the answer here and keep what is written (key: Esc)",
     "chat.waiting_one": "Waiting for the model: 1 answer ahead of yours.",
     "chat.waiting_many": "Waiting for the model: {count} answers ahead of yours.",
     "chat.preparing": "Preparing the prompt…",
@@ -61,7 +61,7 @@ ZH = {
     "chat.copy_help": "回答的纯文本，便于复制",
     "chat.copy_hint": "点击文本框右上角的复制图标（鼠标移到框上或轻点框即可看到）。",
     "chat.stop": "停止",
-    "chat.stop_help": "在这里停止回答，保留已写出的内容",
+    "chat.stop_help": "在这里停止回答，保留已写出的内容（快捷键：Esc）",
     "chat.waiting_one": "正在等待模型：你前面还有 1 个回答。",
     "chat.waiting_many": "正在等待模型：你前面还有 {count} 个回答。",
     "chat.preparing": "正在准备提示词…",

@@ -56,6 +56,17 @@ def test_stop_keeps_partial_answer_and_the_worker_stops(page, server) -> None:
     set_max_new_tokens(page, 256)
 
 
+def test_escape_stops_the_answer_like_the_stop_button(page) -> None:
+    set_max_new_tokens(page, 4000)
+    go(page, "Image chat")
+    ask(page, "Tell me a very long story, again.")
+    page.get_by_role("button", name=re.compile("Stop")).wait_for()
+    messages(page).last.get_by_test_id("stMarkdownContainer").first.wait_for()  # it is writing
+    page.keyboard.press("Escape")
+    page.get_by_text("Stopped: partial answer").last.wait_for(timeout=30_000)
+    set_max_new_tokens(page, 256)
+
+
 def test_corrupt_upload_is_explained(page) -> None:
     go(page, "Image chat")
     upload(page, "Upload an image", [("broken.png", b"\x89PNG\r\n\x1a\nthis is not a png", "image/png")])
