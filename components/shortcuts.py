@@ -2,7 +2,7 @@
 
 Streamlit has no keyboard API, so a same-origin `st.iframe` adds one key listener to the page
 (once per browser tab: a flag on the document keeps reruns from adding more). It clicks the
-visible Stop button, so stopping goes through the button's own callback and nothing else.
+Stop button (Stop both on the Compare page), so stopping goes through the button's own callback and nothing else.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ if (!page.__internvlStudioKeys) {
   page.__internvlStudioKeys = true;
   page.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.isComposing) return;
-    const stop = page.querySelector('[class*="st-key-stop_"] button:not([disabled])');
+    const stop = page.querySelector(
+      '[class*="st-key-stop_"] button:not([disabled]), .st-key-compare_stop button:not([disabled])'
+    );
     if (stop) { event.preventDefault(); stop.click(); }
   });
 }
