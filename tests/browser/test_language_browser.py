@@ -3,10 +3,12 @@ and no request leaving the machine for icons or fonts on any page."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from urllib.parse import urlparse
 
 import pytest
-from helpers import wait_idle
+from helpers import go, upload, wait_idle
 
 from tests.browser.conftest import screenshot
 
@@ -75,5 +77,26 @@ def test_no_page_asks_another_machine_for_anything(browser, server) -> None:
         elsewhere = [url for url in asked if urlparse(url).scheme in ("http", "https", "ws", "wss")]
         elsewhere = [url for url in elsewhere if urlparse(url).hostname != local]
         assert asked and elsewhere == []
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg builds the sound-only file")
+def test_bad_files_are_explained_in_chinese_with_the_decoders_words_under_details(browser, server, tmp_path) -> None:
+    sound = tmp_path / "sound.mp4"
+    cmd = ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(sound)]
+    subprocess.run(cmd, check=True)
+    tab = open_tab(browser, server.url, "zh-CN")
+    try:
+        wait_sidebar_says(tab, "已加载")
+        go(tab, "视频问答")
+        upload(tab, "上传一个视频", [("sound.mp4", sound.read_bytes(), "video/mp4")])
+        alert = tab.get_by_test_id("stAlertContentError").filter(has_text="sound.mp4").first
+        alert.get_by_text("这个文件没有画面（可能只有声音）", exact=False).wait_for()
+        assert "st_nb" not in alert.inner_text()  # the decoder's own line is not the message
+        details = tab.get_by_test_id("stExpander").filter(has_text="详细信息").first
+        details.get_by_text("详细信息").click()
+        details.get_by_text("st_nb", exact=False).wait_for()  # but it is one click away
+        screenshot(tab, "chinese-error")
     finally:
         tab.context.close()
