@@ -74,7 +74,7 @@ def _markdown(text: str) -> str:
 
 def _show_answer(turn: Turn) -> None:
     if turn.answer:
-        _answer_text(turn.answer)
+        answer_text(turn.answer)
     elif turn.answered:
         st.caption(t("chat.empty_answer"))
     if turn.stopped:
@@ -105,7 +105,7 @@ def _copy(answer: str) -> None:
         st.code(readable(words), language=None, wrap_lines=True)
 
 
-def _answer_text(text: str, cursor: str = "") -> None:
+def answer_text(text: str, cursor: str = "") -> None:
     """An answer's `<think>` part in a collapsed "Thinking" section, then the answer under it.
 
     `cursor` (while streaming) goes after the text being written; during the thinking a caption
@@ -212,7 +212,7 @@ def _follow(page: str, live: LiveConversation, run: AnswerRun) -> None:
         if line != shown:
             if view.text:
                 with text_slot.container():
-                    _answer_text(view.text, CURSOR)
+                    answer_text(view.text, CURSOR)
             else:
                 text_slot.caption(line)
             shown = line

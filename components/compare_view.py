@@ -435,7 +435,7 @@ def _draw(slot: st.delta_generator.DeltaGenerator, run: AnswerRun | None, shown:
             line = t("chat.preparing")
         if line != shown and view.text:
             with slot.container():
-                chat._answer_text(view.text, "" if view.done else chat.CURSOR)
+                chat.answer_text(view.text, "" if view.done else chat.CURSOR)
             return line
     if line != shown:
         slot.caption(line)
