@@ -78,3 +78,11 @@ def set_max_new_tokens(page, tokens: int) -> None:
     page.get_by_role("button", name="Apply / Load").click()
     page.get_by_text("Applied.").wait_for()
     wait_loaded(page)
+
+
+def wait_until(condition, timeout_s: float = 120.0, what: str = "condition") -> None:
+    """Poll `condition` (every 0.1 s) until it holds; fail naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

@@ -14,12 +14,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ask, go, messages, set_max_new_tokens, upload, wait_answer_done, wait_idle
+from helpers import ask, go, messages, set_max_new_tokens, upload, wait_answer_done, wait_idle, wait_until
 
 from model_backend.conversation import Conversation
 from tests.browser.conftest import ROOT, launch_app, screenshot, stop_app, wait_loaded
@@ -42,13 +41,6 @@ def answer_text(page, index: int) -> str:
         return target.inner_text(timeout=500) if target.count() else ""
     except Exception:  # redrawn while read
         return ""
-
-
-def wait_until(condition, timeout_s: float = 120.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def visible(locator):
