@@ -222,28 +222,12 @@ def tile_preview(
     tokens = f"{config.visual_tokens(plan.tile_count):,}"
     if not config.dynamic:
         caption = text(lang, "image_input.tiles_fixed", size=config.image_size, tokens=tokens)
-    elif plan.thumbnail:
-        caption = text(
-            lang,
-            "image_input.tiles_grid_thumbnail",
-            columns=plan.columns,
-            rows=plan.rows,
-            size=config.image_size,
-            tiles=plan.tile_count,
-            tokens=tokens,
-            max_tiles=max_tiles,
-        )
     else:
-        caption = text(
-            lang,
-            "image_input.tiles_grid",
-            columns=plan.columns,
-            rows=plan.rows,
-            size=config.image_size,
-            tiles=plan.tile_count,
-            tokens=tokens,
-            max_tiles=max_tiles,
-        )
+        grid = dict(columns=plan.columns, rows=plan.rows, size=config.image_size, tiles=plan.tile_count)
+        if plan.thumbnail:
+            caption = text(lang, "image_input.tiles_grid_thumbnail", **grid, tokens=tokens, max_tiles=max_tiles)
+        else:
+            caption = text(lang, "image_input.tiles_grid", **grid, tokens=tokens, max_tiles=max_tiles)
     return _png(shown), caption
 
 

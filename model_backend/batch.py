@@ -264,7 +264,7 @@ def _build(row: Row, turn: int, media: dict, engine: Any, settings: GenerationSe
     try:
         if row.line not in media:
             media.clear()  # only the current row's media is kept
-            media[row.line] = _attachments(row, options)
+            media[row.line] = attachments(row, options)
         images, video = media[row.line]
         conversation = Conversation()
         for number, question in enumerate(row.questions[: turn + 1]):
@@ -294,7 +294,8 @@ class _NamedMediaError(Exception):
         self.name, self.error = name, error
 
 
-def _attachments(row: Row, options: BatchOptions) -> tuple[tuple[ImageAttachment, ...], VideoAttachment | None]:
+def attachments(row: Row, options: BatchOptions) -> tuple[tuple[ImageAttachment, ...], VideoAttachment | None]:
+    """A row's images and video, read from disk, the video sampled as `options` say."""
     images = tuple(ImageAttachment(path.read_bytes(), name=path.name) for path in row.images)
     video = None
     if row.video is not None:

@@ -40,12 +40,10 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 from i18n import Text
-from model_backend.batch import BatchOptions, plan_jobs, result_key, run_batch
+from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key, run_batch
 from model_backend.conversation import (
     AnswerStats,
     Conversation,
-    ImageAttachment,
-    VideoAttachment,
     message_from_record,
     message_record,
 )
@@ -745,18 +743,7 @@ class BatchRegistry:
         source = next((r for r in load_rows(prepared) if r.line == result.get("line")), None)
         if source is None or source.error is not None or not source.questions:
             raise BatchError("batch.row_gone")
-        video_options = BatchOptions(**json.loads(options))
-        images = tuple(ImageAttachment(p.read_bytes(), name=p.name) for p in source.images)
-        video = None
-        if source.video is not None:
-            video = VideoAttachment(
-                source.video.read_bytes(),
-                name=source.video.name,
-                num_frames=video_options.frames,
-                start_s=video_options.start_s,
-                end_s=video_options.end_s,
-                tiles_per_frame=video_options.tiles_per_frame,
-            )
+        images, video = attachments(source, BatchOptions(**json.loads(options)))
         turn = int(result.get("turn", 0))
         conversation = Conversation()
         for number, question in enumerate(source.questions[: turn + 1]):
