@@ -46,12 +46,21 @@ TABLE: Mapping[Language, Mapping[str, str]] = _load_table()
 
 
 def text(language: str, key: str, /, **params: object) -> str:
-    """The string for `key` in `language` (English where the language is unknown), filled in."""
+    """The string for `key` in `language` (English where the language is unknown), filled in.
+
+    A value that is itself a `Text` (a reason inside a message) is worded in the same language.
+    """
     words = TABLE.get(language, TABLE[DEFAULT_LANGUAGE])  # type: ignore[call-overload]
     template = words.get(key)
     if template is None:
         raise KeyError(f"No string {key!r} in the i18n table")
-    return template.format(**params) if params else template
+    if not params:
+        return template
+    return template.format(**{name: _worded(value, language) for name, value in params.items()})
+
+
+def _worded(value: object, language: str) -> object:
+    return value.render(language) if isinstance(value, Text) else value
 
 
 def language_for_locale(locale: str | None) -> Language:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from i18n import Text
+
 VISION_300M = "InternViT-300M"
 VISION_6B = "InternViT-6B"
 ImageHandling = Literal["dynamic", "fixed448"]
@@ -61,8 +63,9 @@ class CatalogEntry:
     `context_tokens` is the context the model was trained with (InternVL2: 8k per its model card),
     which is what answers stay good within; the checkpoint's `max_position_embeddings` may be larger.
     `thinking`: the model has a thinking mode switched on by a system prompt.
-    `server_only`: why this checkpoint is not loaded in-process (None: it is); serve it with
-    LMDeploy or vLLM and use the OpenAI-compatible backend.
+    `server_only`: why this checkpoint is not loaded in-process (None: it is), a `Text` (English
+    in the CLI, the visitor's language in the app); serve it with LMDeploy or vLLM and use the
+    OpenAI-compatible backend.
     """
 
     name: str
@@ -76,7 +79,7 @@ class CatalogEntry:
     image_handling: ImageHandling
     context_tokens: int
     thinking: bool = False
-    server_only: str | None = None
+    server_only: Text | None = None
 
     def memory_gb(self, quantization: str = "none") -> float:
         """Estimated GPU memory (GB, 10^9 bytes) to load and chat: weights + overhead.
@@ -112,12 +115,12 @@ def _v35(name, llm, params_b, layers, vision=VISION_300M, server_only=None, temp
 
 
 #: Why the largest MoE is not loaded in-process: its bf16 weights alone are about 480 GB.
-TOO_BIG_FOR_ONE_GPU = "its bf16 weights take about 480 GB, far more than one 80 GB GPU holds; serve it (LMDeploy, vLLM)"
+TOO_BIG_FOR_ONE_GPU = Text("catalog.too_big_for_one_gpu", {"weights_gb": 480, "gpu_gb": 80})
 #: The GPT-OSS checkpoint's conversation template (Harmony format, `<|start|>…<|end|>`), not internvl2_5:
 #: its training scripts pass `--conv_style internvl3_5_gpt_oss`, which becomes config.json's `template`.
 GPT_OSS_TEMPLATE = "internvl3_5_gpt_oss"
 #: GPT-OSS's LLM class (GptOssForCausalLM) arrived in transformers 4.55, after our pin.
-NEEDS_NEWER_TRANSFORMERS = "its GPT-OSS LLM needs transformers >= 4.55 (pinned: 4.51.3); serve it with vLLM"
+NEEDS_NEWER_TRANSFORMERS = Text("catalog.needs_newer_transformers", {"needed": "4.55", "pinned": "4.51.3"})
 
 
 CATALOG: tuple[CatalogEntry, ...] = (

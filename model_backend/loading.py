@@ -264,8 +264,8 @@ def _resolve(spec: LoadSpec, report: Progress) -> tuple[Path, CatalogEntry | Non
 def _refuse_server_only(entry: CatalogEntry | None) -> None:
     """Checkpoints the catalog marks server-only fail before any download (see `CatalogEntry.server_only`)."""
     if entry is not None and entry.server_only:
-        # The catalog's reason is English prose (not a table key): it goes to the details.
-        raise ServerOnlyError("load.server_only", detail=entry.server_only, checkpoint=entry.name)
+        # The catalog's reason is a Text: worded in the visitor's language inside the message.
+        raise ServerOnlyError("load.server_only", checkpoint=entry.name, reason=entry.server_only)
 
 
 def _read_config(path: Path, name: str) -> dict:

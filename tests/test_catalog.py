@@ -46,7 +46,7 @@ def test_entry_is_consistent(entry):
     # InternVL3.5 is the only family with a <think> mode; its GPT-OSS model reasons its own (Harmony) way.
     assert entry.thinking == (entry.family == "InternVL3.5" and entry.template == "internvl2_5")
     if entry.server_only is not None:
-        assert entry.family == "InternVL3.5" and "serve" in entry.server_only
+        assert entry.family == "InternVL3.5" and "serve" in str(entry.server_only)
     bf16, int8, int4 = (entry.memory_gb(q) for q in ("none", "8bit", "4bit"))
     assert int4 < int8 < bf16
     weights = entry.params_b * 2

@@ -168,7 +168,8 @@ def test_a_server_only_checkpoint_is_refused_before_any_download(monkeypatch):
     monkeypatch.setattr(loading.hub, "download", _no_download)
     with pytest.raises(loading.ServerOnlyError, match=r"InternVL3_5-241B-A28B cannot run inside this app.*server") as e:
         load_model(LoadSpec("OpenGVLab/InternVL3_5-241B-A28B"))
-    assert "480 GB" in e.value.detail  # the catalog's reason, in the details
+    assert "(its bf16 weights take about 480 GB" in str(e.value)  # the catalog's reason, in English for the CLI
+    assert "（它的 bf16 权重约 480 GB" in e.value.text.render("zh")  # and in the visitor's language in the app
 
 
 @pytest.mark.parametrize("family", ["phi3", "qwen3"])

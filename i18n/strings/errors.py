@@ -54,9 +54,9 @@ EN = {
         "(for example by a download that was cut off): download the checkpoint again, or choose another one."
     ),
     "load.server_only": (
-        "{checkpoint} cannot run inside this app: it has to be served by an OpenAI-compatible server (such as "
-        "vLLM or LMDeploy). Start one for it, then choose the OpenAI-compatible server as the backend on the "
-        "Settings page (or pass --server to the CLI). The details below say why."
+        "{checkpoint} cannot run inside this app ({reason}): it has to be served by an OpenAI-compatible server "
+        "(such as vLLM or LMDeploy). Start one for it, then choose the OpenAI-compatible server as the backend on "
+        "the Settings page (or pass --server to the CLI)."
     ),
     "load.no_gpu": "The GPU (cuda) was asked for, but no GPU is visible. Choose 'auto' or 'cpu'.",
     "load.split_too_few_gpus": (
@@ -274,8 +274,8 @@ ZH = {
         "无法加载 {checkpoint}：它的文件无法作为模型读取。文件可能不完整或已损坏（例如下载中断）：请重新下载该模型权重，或换一个。"
     ),
     "load.server_only": (
-        "{checkpoint} 无法在本应用内运行：它需要由兼容 OpenAI 接口的服务器（例如 vLLM 或 LMDeploy）提供。请为它启动一个服务器，"
-        "然后在“设置”页面把后端改为兼容 OpenAI 接口的服务器（命令行中使用 --server）。原因见下方详细信息。"
+        "{checkpoint} 无法在本应用内运行（{reason}）：它需要由兼容 OpenAI 接口的服务器（例如 vLLM 或 LMDeploy）提供。"
+        "请为它启动一个服务器，然后在“设置”页面把后端改为兼容 OpenAI 接口的服务器（命令行中使用 --server）。"
     ),
     "load.no_gpu": "设置要求使用 GPU（cuda），但没有检测到 GPU。请选择“auto”或“cpu”。",
     "load.split_too_few_gpus": (

@@ -70,6 +70,15 @@ def test_the_page_speaks_chinese() -> None:
     assert [e.value for e in app.error] == ["未应用: 文件夹 /no/such/folder 不存在。"]
 
 
+def test_a_server_only_checkpoint_says_why_in_the_visitors_language() -> None:
+    app = _settings("zh")
+    app.selectbox(key="ckpt_catalog").set_value("InternVL3_5-GPT-OSS-20B-A4B-Preview").run()
+    assert (
+        "InternVL3_5-GPT-OSS-20B-A4B-Preview 只能在服务器上运行（它的 GPT-OSS 语言模型需要 transformers >= 4.55"
+        "（本应用固定为 4.51.3）；请用 vLLM 运行它）：请选择服务器后端。"
+    ) in _warnings(app)
+
+
 @cpu_only
 def test_the_memory_line_says_no_quantization_in_words() -> None:
     app = _settings()
