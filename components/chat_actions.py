@@ -7,6 +7,8 @@ the page then streams whatever turn is left without an answer. A problem found i
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from components import conversations, export_buttons, language, state
@@ -59,7 +61,7 @@ def render(page: str, live: LiveConversation, answering: bool) -> None:
     ):
         st.download_button(
             t("actions.markdown"),
-            data=conversation.to_markdown,
+            data=functools.partial(conversation.to_markdown, language.current()),  # worded now: made on click
             file_name=f"{page}-conversation.md",
             mime="text/markdown",
             key=f"export_md_{page}",

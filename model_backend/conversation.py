@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from i18n import DEFAULT_LANGUAGE, Text
+from i18n import DEFAULT_LANGUAGE, Text, text
 from model_backend.errors import BackendError
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
 from model_backend.thinking import split as split_thinking
@@ -225,24 +225,36 @@ class Conversation:
             raise ConversationError("conversation.import_damaged", detail=f"{type(error).__name__}: {error}") from error
         return cls(turns)
 
-    def to_markdown(self) -> str:
-        lines = ["# Conversation", ""]
+    def to_markdown(self, language: str = DEFAULT_LANGUAGE) -> str:
+        """The conversation as Markdown, its headings and an error's words in `language` (the CLI: English).
+
+        Questions and answers stay as they were written; media keep their file names.
+        """
+        user, assistant = text(language, "export.md.user"), text(language, "export.md.assistant")
+        endings = {
+            "stopped": text(language, "export.md.stopped"),
+            "interrupted": text(language, "export.md.interrupted"),
+        }
+        lines = ["# " + text(language, "export.md.title"), ""]
         for number, turn in enumerate(self.turns, start=1):
             media = [image.name for image in turn.images]
             if turn.video is not None:
-                media.append(f"{turn.video.name} ({turn.video.num_frames} frames)")
-            lines.append(f"## Turn {number}")
+                media.append(text(language, "export.md.video", name=turn.video.name, frames=turn.video.num_frames))
+            lines.append("## " + text(language, "export.md.turn", number=number))
             if media:
-                lines.append(f"*Attached: {', '.join(media)}*")
-            lines += ["", f"**User:** {turn.question}", ""]
+                lines.append("*" + text(language, "export.md.attached", media=", ".join(media)) + "*")
+            lines += ["", f"**{user}** {turn.question}", ""]
             if turn.answered:
-                suffix = " *(stopped)*" if turn.stopped else " *(interrupted)*" if turn.interrupted else ""
+                ending = "stopped" if turn.stopped else "interrupted" if turn.interrupted else None
+                suffix = f" *{endings[ending]}*" if ending else ""
                 parts = split_thinking(turn.answer or "")
                 if parts.thinking or parts.still_thinking:  # collapsed, as the chat shows it
-                    lines += ["<details><summary>Thinking</summary>", "", parts.thinking, "", "</details>", ""]
-                lines += [f"**Assistant:** {parts.answer}{suffix}", ""]
+                    summary = text(language, "export.md.thinking")
+                    lines += [f"<details><summary>{summary}</summary>", "", parts.thinking, "", "</details>", ""]
+                lines += [f"**{assistant}** {parts.answer}{suffix}", ""]
             elif turn.error:
-                lines += [f"**Error:** {turn.error}", ""]  # a Text in English, as the rest of the export
+                error = turn.error.render(language) if isinstance(turn.error, Text) else turn.error
+                lines += ["**" + text(language, "export.md.error") + f"** {error}", ""]
         return "\n".join(lines)
 
 
@@ -298,9 +310,14 @@ def message_record(message: Text | str | None) -> dict | str | None:
     'store.deleted'
     """
     if isinstance(message, Text):
-        # Values are numbers and strings by convention; anything else is kept as its text, so a save never fails.
+        # Values are numbers, strings and Texts (a reason inside a message) by convention; anything
+        # else is kept as its text, so a save never fails.
         params = {
-            name: value if isinstance(value, (str, int, float)) else str(value)
+            name: value
+            if isinstance(value, (str, int, float))
+            else message_record(value)
+            if isinstance(value, Text)
+            else str(value)
             for name, value in message.params.items()
         }
         return {"key": message.key, "params": params, "en": message.render(DEFAULT_LANGUAGE)}
@@ -317,7 +334,11 @@ def message_from_record(value: object) -> Text | str | None:
         or not isinstance(value.get("params", {}), dict)
     ):
         raise ValueError(f"an error message is neither text nor a table key: {value!r:.80}")
-    message = Text(value["key"], dict(value.get("params", {})))
+    params = {
+        name: message_from_record(inner) if isinstance(inner, dict) else inner
+        for name, inner in value.get("params", {}).items()
+    }
+    message = Text(value["key"], params)
     try:
         message.render(DEFAULT_LANGUAGE)  # the key exists and its values fill it
     except (KeyError, IndexError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from i18n import TABLE, ExplainedError, Text, language_for_locale, text
+from model_backend.catalog import find_entry
+from model_backend.conversation import Conversation, ImageAttachment, message_from_record, message_record
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_DIRS = ("app.py", "app_pages", "components", "model_backend", "i18n")
@@ -87,3 +90,35 @@ def test_text_renders_in_each_language() -> None:
     assert Text("media.image.empty").render("en") == "This file is empty."
     assert Text("media.image.empty").render("zh") == "这个文件是空的。"
     assert Text("media.image.empty").render("fr") == "This file is empty."  # unknown: English
+
+
+def test_a_catalog_reason_inside_a_message_is_worded_in_the_visitors_language() -> None:
+    """Settings' server-only warning carries the catalog's reason (a Text): Chinese in Chinese, English in the CLI."""
+    entry = find_entry("InternVL3_5-GPT-OSS-20B-A4B-Preview")
+    warning = Text("settings.server_only", {"name": entry.name, "reason": entry.server_only})
+    assert "(its GPT-OSS LLM needs transformers >= 4.55 (pinned: 4.51.3); serve it with vLLM)" in str(warning)
+    chinese = warning.render("zh")
+    assert "它的 GPT-OSS 语言模型需要 transformers >= 4.55" in chinese and "serve it" not in chinese
+    # A turn's error keeps the inner Text through a save and a restart (the store and the JSON export).
+    restored = message_from_record(json.loads(json.dumps(message_record(warning))))
+    assert restored == warning and restored.render("zh") == chinese
+
+
+def _conversation_with_an_error() -> Conversation:
+    conversation = Conversation()
+    answered = conversation.ask("What is it?", images=(ImageAttachment(b"x", name="cat.png"),))
+    answered.answer, answered.stopped = "A cat", True
+    conversation.ask("And now?").error = Text("media.image.empty")
+    return conversation
+
+
+def test_markdown_export_speaks_the_language_it_is_asked_for_and_english_by_default() -> None:
+    conversation = _conversation_with_an_error()
+    english = conversation.to_markdown()
+    assert english.startswith("# Conversation\n") and "## Turn 2" in english and "*Attached: cat.png*" in english
+    assert "**User:** What is it?" in english and "**Assistant:** A cat *(stopped)*" in english
+    assert "**Error:** This file is empty." in english
+    chinese = conversation.to_markdown("zh")
+    assert chinese.startswith("# 对话\n") and "## 第 2 轮" in chinese and "*附件：cat.png*" in chinese
+    assert "**用户：** What is it?" in chinese and "**助手：** A cat *（已停止）*" in chinese  # the words as written
+    assert "**错误：** 这个文件是空的。" in chinese and "Error" not in chinese

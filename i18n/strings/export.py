@@ -1,4 +1,5 @@
-"""The exports that reproduce a conversation elsewhere: a replay script and an OpenAI-compatible request."""
+"""The exports: the Markdown file's headings, and those that reproduce a conversation elsewhere (a replay
+script and an OpenAI-compatible request)."""
 
 EN = {
     "export.reproduce": "To reproduce elsewhere",
@@ -17,6 +18,17 @@ EN = {
         "The last question with the whole conversation before it, as a request to an OpenAI-compatible "
         "server ({server}), with the images inline."
     ),
+    # the Markdown download (questions and answers stay as written)
+    "export.md.title": "Conversation",
+    "export.md.turn": "Turn {number}",
+    "export.md.attached": "Attached: {media}",
+    "export.md.video": "{name} ({frames} frames)",
+    "export.md.user": "User:",
+    "export.md.assistant": "Assistant:",
+    "export.md.error": "Error:",
+    "export.md.thinking": "Thinking",
+    "export.md.stopped": "(stopped)",
+    "export.md.interrupted": "(interrupted)",
 }
 
 ZH = {
@@ -29,4 +41,14 @@ ZH = {
     "export.request.python": "OpenAI 请求（Python）",
     "export.request.nothing": "还没有可以发送的问题。",
     "export.request.help": "最后一个问题连同之前的整段对话，作为发给 OpenAI 兼容服务器（{server}）的请求，图片直接包含在内。",
+    "export.md.title": "对话",
+    "export.md.turn": "第 {number} 轮",
+    "export.md.attached": "附件：{media}",
+    "export.md.video": "{name}（{frames} 帧）",
+    "export.md.user": "用户：",
+    "export.md.assistant": "助手：",
+    "export.md.error": "错误：",
+    "export.md.thinking": "思考过程",
+    "export.md.stopped": "（已停止）",
+    "export.md.interrupted": "（已中断）",
 }
