@@ -58,7 +58,8 @@ class _Entry:
     loaded: Any
     engine: Engine
     memory_gb: float
-    #: What counts against the budget: the estimate (weights + working memory) when it is larger.
+    #: What counts against the budget: the estimate (weights + working memory) when it is larger,
+    #: plus the bounds of the engine's vision-feature and KV caches.
     charged_gb: float
     last_used: float = field(default_factory=time.monotonic)
     busy: int = 0
@@ -223,8 +224,10 @@ class ModelPool:
             loaded = load_prepared(prepared, progress)
             engine = LocalEngine(loaded)
             memory = loaded.memory_gb if loaded.memory_gb is not None else estimate
+            # The engine's caches fill up to their bounds as people talk: charged from the start.
+            charged = max(memory, estimate) + engine.cache_capacity_gb
             with self._lock:
-                self._entries[spec] = _Entry(spec, loaded, engine, memory, max(memory, estimate))
+                self._entries[spec] = _Entry(spec, loaded, engine, memory, charged)
         except BaseException as error:
             loading.error = error
             raise

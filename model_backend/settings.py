@@ -51,6 +51,8 @@ class GenerationSettings:
     `thinking=True` asks a model with a thinking mode (InternVL3.5) to think first: the system
     prompt becomes the one its model card gives for that (`system_message()`).
     `max_tiles` is the tile budget of one question, shared between its images.
+    `reuse_prefix=False` makes a local engine compute the whole prompt every turn, as `model.chat`
+    does, instead of prefilling only what follows a kept KV cache (bit-identical logits, slower).
 
     >>> GenerationSettings(max_new_tokens=64).generation_config()["max_new_tokens"]
     64
@@ -64,6 +66,7 @@ class GenerationSettings:
     system_prompt: str | None = None
     max_tiles: int = 12
     thinking: bool = False
+    reuse_prefix: bool = True
 
     def __post_init__(self) -> None:
         _check_range("max_new_tokens", self.max_new_tokens, 1, 16384)

@@ -8,9 +8,11 @@ through our conversation, preprocessing, prompt building and streaming.
 Every case runs for every demo family (model_backend/demo_checkpoint/families.py, docs/families.md):
 each has its checkpoints' template, LLM class and tokenizer kind (byte-level BPE, fast and slow;
 InternLM2's and Llama's SentencePiece), so separators and streamed decoding are checked against
-every kind the catalog uses. The default family's cases run twice: with the engine's vision-feature
-cache on (later turns reuse the features of earlier ones, and the module's cases share one engine)
-and off (every turn encodes again); the other families run with the cache on, the default.
+every kind the catalog uses. The default family's cases run three times: with the engine's caches
+on (later turns reuse the vision features and the KV cache of earlier ones, and the module's cases
+share one engine), with both off (every turn encodes and prefills everything again, as `model.chat`
+does), and in bfloat16 with the caches on; the other families run with the caches on, the default
+(KV prefix reuse applies where the LLM class supports it: `prefix_reuse_supported`).
 """
 
 from __future__ import annotations
@@ -33,29 +35,36 @@ MAX_NEW_TOKENS = 24
 GREEDY = GenerationSettings(max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
 
 
-# (family, vision cache MB): the cache off (0) only for the default family; the vision path does
-# not depend on the LLM family.
-CASES = [(DEFAULT_FAMILY, 512), (DEFAULT_FAMILY, 0)] + [(f, 512) for f in FAMILIES if f != DEFAULT_FAMILY]
+# ((family, dtype), caches MB): caches off (0) and bfloat16 only for the default family; the
+# vision path and the KV cache code do not depend on the LLM family.
+CASES = [((DEFAULT_FAMILY, "float32"), 512), ((DEFAULT_FAMILY, "float32"), 0), ((DEFAULT_FAMILY, "bfloat16"), 512)]
+CASES += [((f, "float32"), 512) for f in FAMILIES if f != DEFAULT_FAMILY]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
-        ids = [f"{family}-vision-cache-{'on' if mb else 'off'}" for family, mb in CASES]
+        ids = [f"{family}-{dtype}-caches-{'on' if mb else 'off'}" for (family, dtype), mb in CASES]
         metafunc.parametrize(("loaded", "engine"), CASES, indirect=True, scope="module", ids=ids)
 
 
 @pytest.fixture(scope="module")
 def loaded(request: pytest.FixtureRequest):
     """The family's demo checkpoint, built once (cached on disk) and loaded once for this module."""
-    family = request.param
+    family, dtype = request.param
     checkpoint = "demo" if family == DEFAULT_FAMILY else str(demo_checkpoint_path(family))
-    return load_model(LoadSpec(checkpoint, dtype="float32", device="cpu"))
+    return load_model(LoadSpec(checkpoint, dtype=dtype, device="cpu"))
 
 
 @pytest.fixture(scope="module")
 def engine(loaded, request: pytest.FixtureRequest) -> LocalEngine:
-    """The engine under test, with the vision-feature cache on (512 MB) or off (0)."""
-    return LocalEngine(loaded, vision_cache_mb=request.param)
+    """The engine under test, with the vision-feature and KV prefix caches on (512 MB) or off (0)."""
+    return LocalEngine(loaded, vision_cache_mb=request.param, prefix_cache_mb=request.param)
+
+
+def reused(engine: LocalEngine, answer) -> None:
+    """With its KV cache on, a follow-up really took the earlier turn's computed prefix."""
+    if engine.prefix_cache.enabled:
+        assert answer.stats.stages["reused_tokens"] > 0, "the KV cache was on but nothing was reused"
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +150,29 @@ def test_second_turn_with_history(loaded, engine, photos) -> None:
     assert conversation.turns[-1].answer == first
     misses = engine.media_cache.misses
     conversation.ask("And what colour is it?")
-    assert streamed(engine, conversation) == second
+    answer = engine.stream(conversation, GREEDY, threading.Event())
+    assert answer.text() == second
+    reused(engine, answer)
     assert engine.media_cache.misses == misses, "the follow-up turn re-tiled an image it had already tiled"
+
+
+def test_edited_second_question(loaded, engine, photos) -> None:
+    """Edit and resend: the kept cache holds the old second turn, which must not leak into the new one."""
+    pixel_values = seed_image(loaded, photos[1], max_tiles=12)
+    first, history = chat(loaded, pixel_values, "What is in this picture?")
+    edited, _ = chat(loaded, pixel_values, "Which shapes do you see?", history=history)
+
+    conversation = Conversation()
+    conversation.ask("What is in this picture?", images=(ImageAttachment(photos[1].read_bytes()),))
+    conversation.turns[-1].answer = streamed(engine, conversation)
+    assert conversation.turns[-1].answer == first
+    conversation.ask("And what colour is it?")
+    conversation.turns[-1].answer = streamed(engine, conversation)
+    conversation.truncate_to(1)
+    conversation.ask("Which shapes do you see?")
+    answer = engine.stream(conversation, GREEDY, threading.Event())
+    assert answer.text() == edited
+    reused(engine, answer)
 
 
 @pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg makes the test video")
@@ -210,4 +240,6 @@ def test_third_turn_with_a_new_image_and_regenerate(loaded, engine, photos) -> N
 
     conversation.truncate_to(2)  # regenerate the last answer
     conversation.ask("Compare them.")
-    assert streamed(engine, conversation, settings) == third
+    answer = engine.stream(conversation, settings, threading.Event())
+    assert answer.text() == third
+    reused(engine, answer)

@@ -51,15 +51,18 @@ def slow_model(loaded):
 
 
 def fake_generate(tokenizer, text: str, error: BaseException | None = None):
-    """A `generate` stand-in that streams `text` token by token (then raises `error`, if given)."""
+    """A `generate` stand-in that streams `text` token by token (then raises `error`, if given) and,
+    as the real one, returns the new tokens; it computes no KV cache, so none is kept."""
 
     def generate(pixel_values=None, input_ids=None, attention_mask=None, streamer=None, **kwargs):
         streamer.put(input_ids.cpu())  # the prompt, as the real `generate` hands it over first
-        for token in tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids[0]:
+        tokens = tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
+        for token in tokens[0]:
             streamer.put(token[None])
         if error is not None:
             raise error
         streamer.end()
+        return tokens
 
     return generate
 

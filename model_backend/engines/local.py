@@ -12,8 +12,11 @@ the template is a copy, the system prompt goes into that copy. Only
 Images are tiled once (`MediaCache`) and encoded once (`VisionCache`): the engine runs the
 checkpoint's own `extract_feature` on the tiles whose features it has not kept, in one batch,
 and hands the features to the checkpoint's own `generate(visual_features=...)`, so a follow-up
-about the same image runs no vision encoder. Every answer records its stages (preprocess,
-vision encoder, prefill, decode, cache hits) in `AnswerStats.stages`.
+about the same image runs no vision encoder. The language model's KV cache at the end of an
+answer is kept too (`PrefixCache`), so the next prompt that starts the same way (a follow-up, a
+regenerate, an edit) prefills only what differs. Every answer records its stages (preprocess,
+vision encoder, prefill with computed and reused tokens, decode, cache hits) in
+`AnswerStats.stages`.
 
 >>> engine = LocalEngine(load_model(LoadSpec("demo")))  # doctest: +SKIP
 >>> conversation = Conversation(); conversation.ask("Hello")  # doctest: +SKIP
@@ -32,12 +35,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import GenerationMixin, StoppingCriteria, StoppingCriteriaList
 
 from model_backend.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.prefix_cache import PrefixCache, TakenPrefix, media_mark
+from model_backend.engines.prefix_cache import default_capacity_mb as default_prefix_mb
 from model_backend.engines.text_streamer import ExactTextStreamer
 from model_backend.engines.vision import PromptMedia, VisionStage, VisionTiming
 from model_backend.engines.vision_cache import default_capacity_mb
@@ -61,6 +66,7 @@ class _Prompt:
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
+    marks: torch.Tensor  # the positions as `PrefixCache` labels them (images marked by their keys)
     media: list[PromptMedia]
     tiles: list[int]
     visual_tokens: int
@@ -76,8 +82,15 @@ class _Prompt:
 class LocalEngine:
     """The Engine protocol around a `LoadedModel` (see `model_backend.loading`)."""
 
-    def __init__(self, loaded: LoadedModel, cache_size: int = 8, vision_cache_mb: float | None = None) -> None:
-        """`vision_cache_mb`: memory for kept vision features (0: off; None: `INTERNVL_VISION_CACHE_MB` or 512)."""
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        cache_size: int = 8,
+        vision_cache_mb: float | None = None,
+        prefix_cache_mb: float | None = None,
+    ) -> None:
+        """Memory for kept vision features and kept KV caches (0: off; None: `INTERNVL_VISION_CACHE_MB`
+        and `INTERNVL_PREFIX_CACHE_MB`, else 512 MB each)."""
         self.loaded = loaded
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
@@ -86,8 +99,16 @@ class LocalEngine:
         capacity = default_capacity_mb() if vision_cache_mb is None else vision_cache_mb
         self.vision = VisionStage(self.model, self.image_config, cache_size, capacity)
         self.media_cache, self.vision_cache = self.vision.media_cache, self.vision.vision_cache
+        self.reuses_prefix = prefix_reuse_supported(self.model)
+        prefix_mb = default_prefix_mb() if prefix_cache_mb is None else prefix_cache_mb
+        self.prefix_cache = PrefixCache(prefix_mb if self.reuses_prefix else 0)
         self._img_context_id = self.tokenizer.convert_tokens_to_ids(IMG_CONTEXT_TOKEN)
         self._cuda_devices = sorted({p.device for p in self.model.parameters() if p.device.type == "cuda"}, key=str)
+
+    @property
+    def cache_capacity_gb(self) -> float:
+        """The most memory its caches of vision features and KV prefixes will hold."""
+        return (self.vision_cache.capacity_bytes + self.prefix_cache.capacity_bytes) / 1024**3
 
     def context_window(self) -> int | None:
         return self.loaded.context_tokens
@@ -156,6 +177,7 @@ class LocalEngine:
         return _Prompt(
             input_ids=input_ids.to(text_device),
             attention_mask=inputs["attention_mask"].to(text_device),
+            marks=_marks(input_ids[0], self._img_context_id, prompt_media, tokens_per_tile),
             media=prompt_media,
             tiles=tiles,
             visual_tokens=visual_tokens,
@@ -183,15 +205,23 @@ class LocalEngine:
             torch.cuda.reset_peak_memory_stats(device)
         failure: list[BaseException] = []
         self.model.img_context_token_id = self._img_context_id  # idempotent; `generate` asserts it
+        prefix: TakenPrefix | None = None
+        if settings.reuse_prefix and self.prefix_cache.enabled:
+            prefix = self.prefix_cache.take(prompt.marks)
+            config["past_key_values"] = prefix.cache  # generate prefills after what it holds, and extends it
 
         def work() -> None:
             try:
                 visual = self.vision.inputs(prompt.media, streamer.vision)
                 if abort.is_set():
                     return  # the consumer left while the vision encoder ran
-                self.model.generate(
+                new_tokens = self.model.generate(
                     input_ids=prompt.input_ids, attention_mask=prompt.attention_mask, **visual, **config
                 )
+                if prefix is not None:
+                    # The last new token was never fed back, so the cache ends one position short.
+                    held = torch.cat([prompt.marks, new_tokens[0].cpu()])[: prefix.cache.get_seq_length()]
+                    self.prefix_cache.put(held, prefix.cache)
             except BaseException as error:  # handed to the consumer, which re-raises it
                 failure.append(error)
             finally:
@@ -223,7 +253,7 @@ class LocalEngine:
             abort.set()  # also when the consumer stops iterating (closed generator, Ctrl-C)
             thread.join()
             _update(stats, streamer, prompt)
-            stats.stages = _stages(streamer, prompt)
+            stats.stages = _stages(streamer, prompt, prefix.reused if prefix else 0)
             if cuda_devices:
                 stats.peak_gpu_memory_gb = sum(torch.cuda.max_memory_allocated(d) for d in cuda_devices) / 1024**3
 
@@ -281,7 +311,7 @@ def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> No
         stats.tokens_per_s = (streamer.new_tokens - 1) / (last - first)
 
 
-def _stages(streamer: _TimedStreamer, prompt: _Prompt) -> dict[str, float]:
+def _stages(streamer: _TimedStreamer, prompt: _Prompt, reused: int) -> dict[str, float]:
     """Where the answer's time went (seconds) and what the caches saved (counts)."""
     stages = {"preprocess_s": prompt.prepare_s, "vision_encoder_s": streamer.vision.encoder_s or 0.0}
     first, last = streamer.first_token_at, streamer.last_token_at
@@ -294,10 +324,36 @@ def _stages(streamer: _TimedStreamer, prompt: _Prompt) -> dict[str, float]:
         vision_cache_hits=kept,
         vision_cache_misses=len(prompt.media) - kept,
         tiles_encoded=streamer.vision.tiles_encoded,
-        prefill_tokens=prompt.tokens,
-        reused_tokens=0,  # no KV prefix reuse yet: every prompt token is computed
+        prefill_tokens=prompt.tokens - reused,
+        reused_tokens=reused,
     )
     return stages
+
+
+def prefix_reuse_supported(model: Any) -> bool:
+    """Whether the checkpoint's LLM can prefill after a kept `DynamicCache`.
+
+    That takes transformers' own input preparation, which slices `inputs_embeds` after the kept
+    positions: LLM classes of the checkpoints' own code (InternLM2's legacy tuple cache) and those
+    that override it (Phi-3's long/short RoPE switch drops the cache) are left out.
+    """
+    language_model = getattr(model, "language_model", None)
+    return (
+        bool(getattr(language_model, "_supports_cache_class", False))
+        and type(language_model).prepare_inputs_for_generation is GenerationMixin.prepare_inputs_for_generation
+    )
+
+
+def _marks(input_ids: torch.Tensor, image_token: int, media: list[PromptMedia], tokens_per_tile: int) -> torch.Tensor:
+    """The prompt's token ids with each image position replaced by its media's mark."""
+    marks = input_ids.cpu().clone()
+    positions = (marks == image_token).nonzero().flatten()
+    start = 0
+    for item in media:
+        count = tokens_per_tile * sum(item.tiles)
+        marks[positions[start : start + count]] = media_mark(item.key)
+        start += count
+    return marks
 
 
 def _engine_error(error: Exception, loaded: LoadedModel) -> EngineError:

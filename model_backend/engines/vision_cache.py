@@ -36,15 +36,20 @@ Kept = tuple[torch.Tensor, tuple[int, ...]]
 
 def default_capacity_mb() -> float:
     """`INTERNVL_VISION_CACHE_MB` when set (0 turns the cache off), else 512 MB."""
-    value = os.environ.get(VISION_CACHE_ENV, "").strip()
+    return megabytes_from_env(VISION_CACHE_ENV, DEFAULT_VISION_CACHE_MB)
+
+
+def megabytes_from_env(name: str, default: float) -> float:
+    """A cache's memory bound from the environment variable `name` (0: off), else `default`."""
+    value = os.environ.get(name, "").strip()
     if not value:
-        return DEFAULT_VISION_CACHE_MB
+        return default
     try:
         capacity = float(value)
     except ValueError as error:
-        raise ValueError(f"{VISION_CACHE_ENV} must be a number of megabytes, got {value!r}") from error
+        raise ValueError(f"{name} must be a number of megabytes, got {value!r}") from error
     if capacity < 0:
-        raise ValueError(f"{VISION_CACHE_ENV} must be 0 (off) or more, got {value!r}")
+        raise ValueError(f"{name} must be 0 (off) or more, got {value!r}")
     return capacity
 
 
