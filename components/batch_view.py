@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from components import access, identity, language, model_cache, state
+from components import access, batch_ab_view, identity, language, model_cache, state
 from components.language import t
 from components.media import IMAGE_TYPES
 from components.video_input import VIDEO_TYPES
@@ -120,7 +120,8 @@ def _start_form(who: str, expanded: bool) -> None:
                 key="batch_server_file",
                 placeholder=t("batch.server_file_placeholder") if found else t("batch.server_none", env=ROOTS_ENV),
             )
-        target = _model_picker()
+        ab = st.toggle(t("batch_ab.toggle"), key="batch_ab", help=t("batch_ab.toggle_help"))
+        target, target_b = batch_ab_view.pickers() if ab else (_model_picker(), None)
         settings = state.generation_settings()
         tokens, tiles = st.columns(2)
         max_new_tokens = tokens.number_input(
@@ -135,7 +136,10 @@ def _start_form(who: str, expanded: bool) -> None:
         st.caption(t("batch.settings_note", decoding=decoding))
         if st.button(t("batch.start"), type="primary", icon=":material/play_arrow:", key="batch_start"):
             chosen = replace(settings, max_new_tokens=int(max_new_tokens), max_tiles=int(max_tiles))
-            _start(who, source, dataset, media or [], picked, roots, target, chosen)
+            if ab and (target is None or target_b is None):
+                st.error(t("batch_ab.need_models"))  # each picker says what it lacks
+                return
+            _start(who, source, dataset, media or [], picked, roots, target, chosen, target_b)
 
 
 def _on_server(path: Path, roots: list[Path]) -> str:
@@ -193,14 +197,16 @@ def _start(
     roots: list[Path],
     target: Target | None,
     settings: GenerationSettings,
+    target_b: Target | None = None,
 ) -> None:
     if target is None:
         st.error(t("batch.no_model"))
         return
-    refusal = _refusal(target)
-    if refusal is not None:
-        language.error(refusal)
-        return
+    for chosen in (target, target_b):
+        refusal = _refusal(chosen) if chosen is not None else None
+        if refusal is not None:
+            language.error(refusal)
+            return
     try:
         if source == "upload":
             if dataset is None and not any(f.name.lower().endswith(".zip") for f in media):
@@ -212,12 +218,13 @@ def _start(
                 [(f.name, f) for f in media],
                 target,
                 settings,
+                target_b=target_b,
             )
         else:
             if picked is None:
                 st.error(t("batch.need_server_file"))
                 return
-            run_id = registry().start_dataset(who, server_dataset(picked, roots), target, settings)
+            run_id = registry().start_dataset(who, server_dataset(picked, roots), target, settings, target_b=target_b)
     except BatchError as error:
         language.error(error)
         return
@@ -246,8 +253,9 @@ def _runs_list(runs: list[BatchRun], selected: BatchRun) -> None:
         for run in runs[:LISTED_RUNS]:
             mark = "▸ " if run.id == selected.id else ""
             counts = "" if run.active else f" · {run.done:,}/{run.total:,}"
+            kind = " · A/B" if run.ab else ""
             st.button(
-                f"{mark}{run.name} · {_status(run)}{counts}",
+                f"{mark}{run.name}{kind} · {_status(run)}{counts}",
                 key=f"batch_pick_{run.id}",
                 help=t("batch.run_help", checkpoint=run.checkpoint, when=_when(run.created)),
                 on_click=_select,
@@ -259,7 +267,10 @@ def _runs_list(runs: list[BatchRun], selected: BatchRun) -> None:
 
 def _show(run: BatchRun) -> None:
     st.subheader(run.name)
-    st.caption(t("batch.run_caption", checkpoint=run.checkpoint, when=_when(run.created)))
+    if run.ab:
+        st.caption(t("batch_ab.run_caption", a=run.checkpoint, b=run.checkpoint_b, when=_when(run.created)))
+    else:
+        st.caption(t("batch.run_caption", checkpoint=run.checkpoint, when=_when(run.created)))
     if run.active:
         _live(run.id)
     else:
@@ -278,6 +289,9 @@ def _live(run_id: str) -> None:
 
 
 def _panel(run: BatchRun) -> None:
+    if run.ab:
+        batch_ab_view.panel(run, registry(), _status(run), _controls)
+        return
     _progress(run)
     _controls(run)
     _summary(run)

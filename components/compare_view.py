@@ -73,7 +73,7 @@ def render() -> None:
     for side in SIDES:
         with columns[side]:
             st.subheader(t("compare.model_a") if side == "a" else t("compare.model_b"))
-            choices[side] = _model_picker(side)
+            choices[side] = model_picker(side)
             if choices[side].problem is not None:
                 st.warning(language.render(choices[side].problem))
 
@@ -177,8 +177,10 @@ def _source_label(source: str) -> str:
     }[source]
 
 
-def _model_picker(side: str) -> Choice:
-    """Where side `side`'s answers come from: A starts on the session's checkpoint, B on a demo one."""
+def model_picker(side: str, prefix: str = "compare") -> Choice:
+    """Where side `side`'s answers come from: A starts on the session's checkpoint, B on a demo one.
+
+    `prefix` starts the widgets' keys (the Batch page's A/B form draws the same pickers as `batch_ab`)."""
     admin = access.is_admin()
     sources = ADMIN_SOURCES if admin else USER_SOURCES
     default = "current" if side == "a" else ("demo" if admin else "offered")
@@ -189,7 +191,7 @@ def _model_picker(side: str) -> Choice:
         format_func={
             source: _source_label(source) for source in sources
         }.__getitem__,  # worded now: AppTest calls it off-run
-        key=f"compare_{side}_source",
+        key=f"{prefix}_{side}_source",
     )
     if source == "current":
         target = model_cache.target()
@@ -198,13 +200,13 @@ def _model_picker(side: str) -> Choice:
         st.caption(t("compare.current_is", name=_label(target)))
         return Choice(target, _label(target))
     if source == "server":
-        return _server_choice(side)
+        return _server_choice(side, prefix)
     if source == "demo":
         checkpoint = st.selectbox(
             t("compare.demo"),
             DEMO_IDS,
             index=DEMO_IDS.index(DEFAULT_B if side == "b" else "demo"),
-            key=f"compare_{side}_demo",
+            key=f"{prefix}_{side}_demo",
         )
         return _local(checkpoint)
     if source in ("catalog", "offered"):
@@ -213,16 +215,18 @@ def _model_picker(side: str) -> Choice:
             t("compare.checkpoint"),
             names,
             index=names.index(DEFAULT_B) if source == "offered" and side == "b" and DEFAULT_B in names else 0,
-            key=f"compare_{side}_{source}",
+            key=f"{prefix}_{side}_{source}",
         )
         return _local(checkpoint)
     if source == "hub":
-        checkpoint = st.text_input(t("compare.hub_id"), key=f"compare_{side}_hub", placeholder="OpenGVLab/InternVL2-1B")
+        checkpoint = st.text_input(
+            t("compare.hub_id"), key=f"{prefix}_{side}_hub", placeholder="OpenGVLab/InternVL2-1B"
+        )
         allow = st.checkbox(
-            t("compare.allow_code"), key=f"compare_{side}_allow_code", help=t("compare.allow_code_help")
+            t("compare.allow_code"), key=f"{prefix}_{side}_allow_code", help=t("compare.allow_code_help")
         )
         return _local(checkpoint, allow_remote_code=allow)
-    folder = st.text_input(t("compare.folder"), key=f"compare_{side}_folder")
+    folder = st.text_input(t("compare.folder"), key=f"{prefix}_{side}_folder")
     if folder.strip() and not Path(folder.strip()).expanduser().is_dir():
         return Choice(None, folder, Text("compare.folder_missing", {"folder": folder.strip()}))
     return _local(folder)
@@ -244,10 +248,10 @@ def _local(checkpoint: str, allow_remote_code: bool = False) -> Choice:
     return Choice(None if refusal else spec, checkpoint, refusal)
 
 
-def _server_choice(side: str) -> Choice:
-    url = st.text_input(t("compare.server_url"), key=f"compare_{side}_url", placeholder="http://127.0.0.1:23333/v1")
-    name = st.text_input(t("compare.server_model"), key=f"compare_{side}_server_model")
-    key = st.text_input(t("compare.server_key"), key=f"compare_{side}_api_key", type="password")
+def _server_choice(side: str, prefix: str) -> Choice:
+    url = st.text_input(t("compare.server_url"), key=f"{prefix}_{side}_url", placeholder="http://127.0.0.1:23333/v1")
+    name = st.text_input(t("compare.server_model"), key=f"{prefix}_{side}_server_model")
+    key = st.text_input(t("compare.server_key"), key=f"{prefix}_{side}_api_key", type="password")
     if not url.strip() or not name.strip():
         return Choice(None, "", Text("compare.server_missing"))
     try:

@@ -6,6 +6,8 @@ engine as `ask` does, draws a progress bar on stderr and prints a summary to std
 errors, mean scores and latency percentiles over everything in OUT (resumed rows included).
 
     python -m model_backend batch --model demo data.jsonl --out predictions.jsonl --max-new-tokens 32
+
+With `--model-b B` it is an A/B run (`model_backend.batch_ab_cli`): one joint line per question.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def run(
         end_s=args.end,
         tiles_per_frame=args.tiles_per_frame,
     )
+    if getattr(args, "model_b", None):
+        from model_backend.batch_ab_cli import run as run_ab
+
+        return run_ab(args, make_engine, planned, out, settings, options)
     if planned:
         engine = make_engine(args)
         if args.batch_size > 1 and not hasattr(engine, "vision"):

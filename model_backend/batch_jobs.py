@@ -41,6 +41,7 @@ from typing import IO, Any, Literal
 
 from i18n import Text
 from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key, run_batch
+from model_backend.batch_ab import SIDES, Mode, Side, joint_rows, run_ab, side_key
 from model_backend.conversation import (
     AnswerStats,
     Conversation,
@@ -68,6 +69,8 @@ DATASET_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv")
 #: a million images does not stall the page.
 SCAN_DEPTH, SCAN_ENTRIES, SCAN_RESULTS = 4, 20_000, 500
 _SKIPPED_ZIP_PARTS = ("__MACOSX",)
+#: The key suffix of an A/B run's second target in `BatchRegistry._targets`.
+_B = "\x00b"
 
 Status = Literal["loading", "running", "done", "cancelled", "interrupted", "failed"]
 ACTIVE: tuple[Status, ...] = ("loading", "running")
@@ -111,6 +114,9 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE INDEX IF NOT EXISTS results_in_order ON results (run_id, line, turn);
 """
+#: Columns added since the first version (an older batches.sqlite3 gets them on open): an A/B run's
+#: second model, and how its two sides run (`batch_ab.Mode`). NULL for a one-model run.
+_ADDED_COLUMNS = (("target_b", "TEXT"), ("checkpoint_b", "TEXT"), ("mode", "TEXT"))
 
 
 class BatchError(BackendError):
@@ -150,6 +156,13 @@ class BatchRun:
     stopping: bool = False
     #: While loading the model: the loader's last words and fraction.
     loading: tuple[str, float | None] | None = None
+    #: An A/B run's second model (results then come per side), and how the two sides run.
+    checkpoint_b: str | None = None
+    mode: Mode | None = None
+
+    @property
+    def ab(self) -> bool:
+        return self.checkpoint_b is not None
 
     @property
     def active(self) -> bool:
@@ -434,6 +447,9 @@ class BatchJob:
     settings: GenerationSettings
     options: BatchOptions
     checkpoint: str
+    #: An A/B run's second model, answering the same questions (`model_backend.batch_ab`).
+    target_b: Target | None = None
+    checkpoint_b: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     loading: tuple[str, float | None] | None = None
     _thread: threading.Thread | None = None
@@ -457,22 +473,25 @@ class BatchJob:
         try:
             rows = load_rows(self.dataset)
             skip = registry._done_keys(self.run_id)
-            planned = plan_jobs(rows, skip)
-            registry._update(self.run_id, status="loading", total=len(skip) + len(planned))
-            with registry.factory.lease(self.target, self._loading) as engine:
-                self.loading = None
-                registry._update(self.run_id, status="running")
-                complete = run_batch(
-                    engine,
-                    planned,
-                    None,
-                    self.settings,
-                    self.options,
-                    self.checkpoint,
-                    stop=self.stop,
-                    on_result=self._keep,
-                    gate=self._gate,
-                )
+            if self.target_b is not None:
+                complete = self._work_ab(rows, skip)
+            else:
+                planned = plan_jobs(rows, skip)
+                registry._update(self.run_id, status="loading", total=len(skip) + len(planned))
+                with registry.factory.lease(self.target, self._loading) as engine:
+                    self.loading = None
+                    registry._update(self.run_id, status="running")
+                    complete = run_batch(
+                        engine,
+                        planned,
+                        None,
+                        self.settings,
+                        self.options,
+                        self.checkpoint,
+                        stop=self.stop,
+                        on_result=self._keep,
+                        gate=lambda: self._gate(self.target),
+                    )
             status = "done" if complete else "cancelled"
         except DatasetError as error:  # the file changed or went away since the run started
             problem = (Text("batch.dataset_unreadable"), str(error))
@@ -485,6 +504,35 @@ class BatchJob:
                 status, problem = "cancelled", None
             registry._finish(self, status, problem)
 
+    def _work_ab(self, rows: list[Row], skip: set[str]) -> bool:
+        """Both sides over the same questions; each side skips what it has already answered."""
+        registry = self.registry
+        planned = {side: plan_jobs(rows, {k[2:] for k in skip if k.startswith(side + "\x00")}) for side in SIDES}
+        questions = len(plan_jobs(rows, set()))
+        registry._update(self.run_id, status="loading", total=2 * questions)
+        targets: dict[Side, Target] = {"a": self.target, "b": self.target_b}  # type: ignore[dict-item]
+        checkpoints: dict[Side, str] = {"a": self.checkpoint, "b": self.checkpoint_b or ""}
+
+        @contextmanager
+        def lease(side: Side) -> Iterator[Any]:
+            registry._update(self.run_id, status="loading")
+            with registry.factory.lease(targets[side], self._loading) as engine:
+                self.loading = None
+                registry._update(self.run_id, status="running")
+                yield engine
+
+        return run_ab(
+            lease,
+            planned,
+            self.settings,
+            self.options,
+            checkpoints,
+            lambda side, result: self._keep({**result, "side": side}),
+            stop=self.stop,
+            gate=lambda side: self._gate(targets[side]),
+            on_mode=lambda mode: registry._update(self.run_id, mode=mode),
+        )
+
     def _loading(self, message: str, fraction: float | None) -> None:
         self.loading = (message, fraction)
 
@@ -492,16 +540,16 @@ class BatchJob:
         self.registry._add_result(self.run_id, result)
 
     @contextmanager
-    def _gate(self) -> Iterator[None]:
+    def _gate(self, target: Target) -> Iterator[None]:
         """One turn on the model in the chat answers' fair queue (so a long run never starves a chat)."""
         queue, ticket = self.registry.queue, object()
-        if queue is None or not queue.enter(self.target, ticket, self.stop):
+        if queue is None or not queue.enter(target, ticket, self.stop):
             yield  # no queue, or stopped while waiting: run_batch sees the stop and ends
             return
         try:
             yield
         finally:
-            queue.leave(self.target)
+            queue.leave(target)
 
 
 # -- the registry ----------------------------------------------------------------------------
@@ -531,6 +579,10 @@ class BatchRegistry:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process keeps every commit
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         with self._transaction() as db:  # no thread of this process runs them: the server restarted
             db.execute(
                 "UPDATE runs SET status = 'interrupted', updated = ? WHERE status IN ('loading', 'running')",
@@ -547,12 +599,15 @@ class BatchRegistry:
         target: Target,
         settings: GenerationSettings,
         options: BatchOptions | None = None,
+        target_b: Target | None = None,
     ) -> str:
-        """Save the uploads in a folder of their own and start answering them; the run's id."""
+        """Save the uploads in a folder of their own and start answering them; the run's id.
+
+        With `target_b` it is an A/B run: both models answer every question (`joint`)."""
         run_id = new_id()
         prepared = save_upload(self.uploads / run_id, dataset, media, self.limit_bytes)
         try:
-            return self._start(run_id, owner, prepared, target, settings, options or BatchOptions())
+            return self._start(run_id, owner, prepared, target, settings, options or BatchOptions(), target_b)
         except BaseException:
             shutil.rmtree(prepared.folder or self.uploads / run_id, ignore_errors=True)
             raise
@@ -564,9 +619,10 @@ class BatchRegistry:
         target: Target,
         settings: GenerationSettings,
         options: BatchOptions | None = None,
+        target_b: Target | None = None,
     ) -> str:
-        """Start answering a dataset already on the server (see `server_dataset`)."""
-        return self._start(new_id(), owner, dataset, target, settings, options or BatchOptions())
+        """Start answering a dataset already on the server (see `server_dataset`); `target_b` as above."""
+        return self._start(new_id(), owner, dataset, target, settings, options or BatchOptions(), target_b)
 
     def _start(
         self,
@@ -576,6 +632,7 @@ class BatchRegistry:
         target: Target,
         settings: GenerationSettings,
         options: BatchOptions,
+        target_b: Target | None = None,
     ) -> str:
         try:
             rows = load_rows(dataset)
@@ -586,10 +643,12 @@ class BatchRegistry:
             raise BatchError("batch.dataset_empty", name=dataset.path.name)
         now = time.time()
         checkpoint = checkpoint_label(target)
+        checkpoint_b = checkpoint_label(target_b) if target_b is not None else None
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, owner, created, updated, name, dataset, media_root, confine, folder, target,"
-                " checkpoint, settings, options, status, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " checkpoint, settings, options, status, total, target_b, checkpoint_b)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     owner,
@@ -605,12 +664,16 @@ class BatchRegistry:
                     json.dumps(settings.to_dict()),
                     json.dumps(asdict(options)),
                     "loading",
-                    total,
+                    total * (2 if target_b is not None else 1),
+                    json.dumps(_target_record(target_b)) if target_b is not None else None,
+                    checkpoint_b,
                 ),
             )
         if not isinstance(target, LoadSpec):
             self._targets[run_id] = target
-        self._launch(BatchJob(run_id, self, target, dataset, settings, options, checkpoint))
+        if target_b is not None and not isinstance(target_b, LoadSpec):
+            self._targets[run_id + _B] = target_b
+        self._launch(BatchJob(run_id, self, target, dataset, settings, options, checkpoint, target_b, checkpoint_b))
         return run_id
 
     def _launch(self, job: BatchJob) -> None:
@@ -624,15 +687,19 @@ class BatchRegistry:
         `target` replaces the run's own (a server's API key is not stored, so a session that has it
         passes its server spec).
         """
-        row = self._row(run_id, owner, "status, dataset, media_root, confine, folder, target, settings, options")
+        columns = "status, dataset, media_root, confine, folder, target, settings, options, target_b"
+        row = self._row(run_id, owner, columns)
         if row is None:
             return
-        status, dataset, media_root, confine, folder, stored, settings, options = row
+        status, dataset, media_root, confine, folder, stored, settings, options, stored_b = row
         with self._lock:
             if run_id in self._jobs or status == "done":
                 return  # already going, or nothing left
         chosen = target or self._targets.get(run_id) or _target_from_record(json.loads(stored))
-        if chosen is None:
+        chosen_b = None
+        if stored_b is not None:
+            chosen_b = self._targets.get(run_id + _B) or _target_from_record(json.loads(stored_b))
+        if chosen is None or (stored_b is not None and chosen_b is None):
             raise BatchError("batch.resume_no_model")
         prepared = Dataset(
             Path(dataset),
@@ -645,7 +712,15 @@ class BatchRegistry:
         self._update(run_id, status="loading", problem=None)
         generation = GenerationSettings(**json.loads(settings))
         job = BatchJob(
-            run_id, self, chosen, prepared, generation, BatchOptions(**json.loads(options)), checkpoint_label(chosen)
+            run_id,
+            self,
+            chosen,
+            prepared,
+            generation,
+            BatchOptions(**json.loads(options)),
+            checkpoint_label(chosen),
+            chosen_b,
+            checkpoint_label(chosen_b) if chosen_b is not None else None,
         )
         self._launch(job)
 
@@ -668,6 +743,10 @@ class BatchRegistry:
         with self._lock:
             rows = self._db.execute(sql, (run_id,)).fetchall()
         return [{**json.loads(body), "seq": seq} for seq, body in rows]
+
+    def joint(self, run_id: str, owner: str) -> list[dict]:
+        """An A/B run's results as one row per question (`batch_ab.joint_rows`), in dataset order."""
+        return joint_rows(self.results(run_id, owner))
 
     def count(self, run_id: str, owner: str, wrong_only: bool = False) -> int:
         if self._row(run_id, owner, "id") is None:
@@ -704,6 +783,7 @@ class BatchRegistry:
             db.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         self._targets.pop(run_id, None)
+        self._targets.pop(run_id + _B, None)
         if row[0]:
             shutil.rmtree(row[0], ignore_errors=True)
 
@@ -791,14 +871,16 @@ class BatchRegistry:
 
     def _runs(self, where: str, args: tuple) -> list[BatchRun]:
         sql = (
-            "SELECT id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem"
-            f" FROM runs WHERE {where}"
+            "SELECT id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem,"
+            f" checkpoint_b, mode FROM runs WHERE {where}"
         )
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
             jobs = dict(self._jobs)
         runs = []
-        for run_id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem in rows:
+        for row in rows:
+            run_id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem = row[:12]
+            checkpoint_b, mode = row[12:]
             job = jobs.get(run_id)
             message, detail = None, None
             if problem:
@@ -821,6 +903,8 @@ class BatchRegistry:
                     detail,
                     stopping=job is not None and job.stop.is_set(),
                     loading=job.loading if job is not None else None,
+                    checkpoint_b=checkpoint_b,
+                    mode=mode,
                 )
             )
         return runs
@@ -847,7 +931,7 @@ class BatchRegistry:
                 (
                     run_id,
                     seq,
-                    result_key(result),
+                    side_key(result["side"], result_key(result)) if result.get("side") else result_key(result),
                     int(result.get("line") or 0),
                     int(result.get("turn") or 0),
                     int(failed),

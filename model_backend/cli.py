@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, default=1, metavar="N", help="rows without history per generate call (local)"
     )
     _add_model_flags(batch)
+    batch.add_argument(
+        "--model-b", metavar="ID_OR_PATH", help="A/B run: a second checkpoint answers the same questions (joint lines)"
+    )
     _add_video_flags(batch.add_argument_group("video rows"))
     _add_generation_flags(batch)
     _add_server_flags(batch)

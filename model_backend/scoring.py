@@ -71,6 +71,23 @@ def score(prediction: str, references: References) -> dict[str, float]:
     }
 
 
+def same_answer(a: str, b: str) -> bool:
+    """Whether two predictions say the same once normalised as `relaxed_match` normalises.
+
+    Two numbers are the same when they are equal ("1,234" and "1234."); other texts when they are
+    equal after `normalize` (case, punctuation, articles, whitespace). Symmetric, unlike a score:
+    no 5 % tolerance, since neither side is the reference. A/B runs call two rows' predictions
+    agreeing with it.
+
+    >>> same_answer("The Cat.", "cat"), same_answer("1,234", "1234."), same_answer("10.4", "10")
+    (True, True, False)
+    """
+    first, second = _number(a), _number(b)
+    if first is not None and second is not None:
+        return first == second
+    return normalize(a) == normalize(b)
+
+
 def normalize(text: str) -> str:
     """Lower case, punctuation to spaces (apostrophes dropped), no articles, single spaces.
 
