@@ -6,9 +6,10 @@ download, in the demo checkpoint's on-disk layout (its code files and tokenizer)
 through `load_model` like any checkpoint. Then one conversation about one photo: three turns and a
 regenerate of the third, answered by two engines sharing that model:
 
-- no cache: `LocalEngine(vision_cache_mb=0)`, which costs what `model.chat` costs (every turn
-  encodes the images again and prefills the whole history);
-- cache: `LocalEngine()` with its vision-feature cache.
+- no cache: `LocalEngine(vision_cache_mb=0, prefix_cache_mb=0)`, which costs what `model.chat`
+  costs (every turn encodes the images again and prefills the whole history);
+- cache: `LocalEngine()` with its vision-feature cache and its KV prefix cache (a follow-up
+  prefills only what follows the kept prompt and answer).
 
 Turns are interleaved (which engine goes first alternates), every answer is checked equal between
 the two (greedy, a fixed number of new tokens), and the script prints the time-to-first-token
@@ -142,7 +143,7 @@ def main() -> int:
         print(check_batching(loaded, photo, args.max_tiles))
         return 0
     settings = FixedLength(max_new_tokens=args.new_tokens, max_tiles=args.max_tiles)
-    engines = {"no cache": LocalEngine(loaded, vision_cache_mb=0), "cache": LocalEngine(loaded)}
+    engines = {"no cache": LocalEngine(loaded, vision_cache_mb=0, prefix_cache_mb=0), "cache": LocalEngine(loaded)}
     warm_up = Conversation()  # the first pass through a model is slower: keep it out of both sides
     warm_up.ask("Hello", images=(ImageAttachment(make_photo(500, 500, seed=9)),))
     ttft(engines["no cache"], warm_up, FixedLength(max_new_tokens=2, max_tiles=1))
@@ -169,8 +170,8 @@ def main() -> int:
             parts = " ".join(f"{s[:-2]} {stages.get(s, 0):.2f}s" for s in STAGES)
             print(
                 f"{label:13} {name:8}: first token {stats.time_to_first_token_s:6.2f} s ({parts}; "
-                f"{stats.prompt_tokens} prompt tokens, tiles {stats.tiles}, vision cache hits "
-                f"{int(stages.get('vision_cache_hits', 0))})"
+                f"{stats.prompt_tokens} prompt tokens, {int(stages.get('reused_tokens', 0))} reused, tiles "
+                f"{stats.tiles}, vision cache hits {int(stages.get('vision_cache_hits', 0))})"
             )
         print(f"{label:13} cache / no cache: {ratio:.2f}x, answers {'equal' if same else 'DIFFER'}")
     print("\nsummary (time to first token, cache / no cache):")

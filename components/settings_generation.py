@@ -91,7 +91,11 @@ def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
         thinking = st.toggle(
             t("settings.thinking"), value=current.thinking, key="thinking", help=t("settings.thinking_help")
         )
+    reuse_prefix = st.toggle(
+        t("settings.reuse_prefix"), value=current.reuse_prefix, key="reuse_prefix", help=t("settings.reuse_prefix_help")
+    )
     return {
+        "reuse_prefix": bool(reuse_prefix),
         "max_tiles": int(max_tiles),
         "max_new_tokens": int(max_new),
         "do_sample": not disabled,

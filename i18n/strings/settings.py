@@ -90,6 +90,14 @@ EN = {
     "settings.top_p": "Top-p",
     "settings.repetition_penalty": "Repetition penalty",
     "settings.system_prompt": "System prompt (empty = the checkpoint's own)",
+    "settings.reuse_prefix": "Reuse the conversation's computed prompt",
+    "settings.reuse_prefix_help": (
+        "A follow-up, a regenerate or an edited question computes only the part of the prompt that is new, "
+        "so it answers much sooner. Greedy answers stay equal to the checkpoint's own model.chat in our tests; "
+        "the numbers inside can differ in their last digits (about 1e-6 in float32), because fewer positions "
+        "are computed at once. Turn it off to recompute the whole conversation every turn, as model.chat does. "
+        "Not available for InternLM2 and Phi-3 checkpoints, nor for a server."
+    ),
     "settings.thinking": "Thinking mode",
     "settings.thinking_help": (
         "Asks the model to think first, with the system prompt its model card gives for that; "
@@ -177,6 +185,8 @@ ZH = {
     "settings.top_p": "Top-p（核采样）",
     "settings.repetition_penalty": "重复惩罚",
     "settings.system_prompt": "系统提示词（留空则使用模型自带的）",
+    "settings.reuse_prefix": "复用对话中已计算的提示",
+    "settings.reuse_prefix_help": "追问、重新生成或编辑后的问题只计算提示中新的部分，回答会快得多。在我们的测试中，贪心解码的回答与检查点自带的 model.chat 完全一致；内部数值的最后几位可能不同（float32 下约 1e-6），因为一次计算的位置更少。关闭后每一轮都重新计算整个对话，与 model.chat 相同。InternLM2 和 Phi-3 检查点以及服务器不支持此功能。",
     "settings.thinking": "思考模式",
     "settings.thinking_help": "让模型先思考再回答，使用其模型卡为此给出的系统提示词；思考过程显示在回答上方折叠的“思考”部分。模型卡建议同时使用采样，温度设为 0.6。",
     "settings.max_images": "多图问题最多的图片数",

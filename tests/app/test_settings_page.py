@@ -17,6 +17,14 @@ def test_apply_stores_frozen_generation_settings() -> None:
     settings = app.session_state["generation_settings"]
     assert isinstance(settings, GenerationSettings)
     assert (settings.max_tiles, settings.do_sample, settings.system_prompt) == (20, True, "Be brief.")
+    assert settings.reuse_prefix, "KV prefix reuse is on by default"
+
+
+def test_the_kv_prefix_switch_reaches_the_generation_settings() -> None:
+    app = start("settings", FakeEngine())
+    app.toggle(key="reuse_prefix").set_value(False).run()
+    assert app.session_state["generation_settings"].reuse_prefix is False
+    assert "model.chat" in app.toggle(key="reuse_prefix").help
 
 
 def test_bad_server_url_is_refused_with_its_reason() -> None:
