@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components import access, cookies, identity, language, model_cache, shortcuts, state
+from components import access, cookies, identity, language, model_cache, shortcuts, state, uploader_text
 from components.language import t
 from model_backend.engines.base import Engine
 from model_backend.settings import LoadSpec
@@ -32,6 +32,7 @@ def render() -> Engine | None:
             _residents()
         cookies.write()
         shortcuts.install()
+        uploader_text.install()
     failure = model_cache.load_failure()
     if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
         _failure_banner(failure)

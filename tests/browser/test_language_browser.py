@@ -37,6 +37,13 @@ def test_a_chinese_browser_starts_in_chinese(browser, server) -> None:
         for title in ("图片对话", "多图对比", "视频问答", "设置"):
             nav.get_by_text(title, exact=True).wait_for()
         tab.get_by_test_id("stSidebar").get_by_text("模型", exact=True).first.wait_for()
+        # Streamlit's own words in the uploader are replaced by a style sheet (pseudo-elements, not text).
+        uploader = tab.get_by_test_id("stFileUploader").filter(has_text="上传一张图片").first
+        shown = uploader.evaluate(
+            """e => ['[data-testid=stBaseButton-secondary] p', '[data-testid=stFileUploaderDropzoneInstructions] span']
+                .map(s => getComputedStyle(e.querySelector(s), '::after').content)"""
+        )
+        assert shown == ['"上传"', '"每个文件不超过 200MB • PNG, JPG, WEBP, BMP, GIF, TIF"']
         screenshot(tab, "chinese-image-chat")
     finally:
         tab.context.close()
