@@ -9,11 +9,12 @@ After a restart, runs that were going are shown as interrupted; `resume` continu
 stopped (the dataset is read again and the questions already answered are skipped, the way the
 CLI's `--resume` skips what OUT holds).
 
-Uploads (the dataset file, its media files or a zip) are saved under the data folder, one folder
-per run, within a size limit; a zip is refused when it has too many entries or a name that
-would land outside the run's folder. Media paths of an uploaded dataset must stay inside that
-folder, and those of a dataset on the server inside the configured root it was picked from: a
-dataset that names `/etc/passwd` as its image gets an error on that row, never the file.
+An A/B run (`target_b`) is one run whose two models answer the same questions
+(`model_backend.batch_ab`): its results are kept per side, `joint` gives them as one table.
+
+Where the datasets come from (uploads, checked and confined; files under the dataset roots) is
+`model_backend.batch_uploads`; the downloads are `model_backend.batch_export`. Their public names
+are importable from here too.
 
 >>> registry = BatchRegistry(factory)                                                # doctest: +SKIP
 >>> run_id = registry.start_upload("browser:x", ("data.jsonl", data), [("a.jpg", jpg)],
@@ -23,52 +24,79 @@ dataset that names `/etc/passwd` as its image gets an error on that row, never t
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import threading
 import time
-import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from i18n import Text
 from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key, run_batch
 from model_backend.batch_ab import SIDES, Mode, Side, joint_rows, run_ab, side_key
+from model_backend.batch_export import CSV_COLUMNS, to_csv, to_jsonl
+from model_backend.batch_uploads import (
+    DATASET_SUFFIXES,
+    DEFAULT_UPLOAD_MB,
+    MAX_ZIP_ENTRIES,
+    ROOTS_ENV,
+    UPLOAD_ENV,
+    BatchError,
+    Dataset,
+    Upload,
+    dataset_roots,
+    load_rows,
+    save_upload,
+    server_dataset,
+    server_datasets,
+    upload_limit_bytes,
+)
 from model_backend.conversation import (
     AnswerStats,
     Conversation,
     message_from_record,
     message_record,
 )
-from model_backend.datasets import DatasetError, Row, read_rows
+from model_backend.datasets import DatasetError, Row
 from model_backend.engines.factory import EngineFactory, Target
-from model_backend.errors import BackendError
 from model_backend.runs import FairQueue, explain
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 from model_backend.store import default_data_dir, new_id
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DATASET_SUFFIXES",
+    "DB_NAME",
+    "DEFAULT_UPLOAD_MB",
+    "MAX_ZIP_ENTRIES",
+    "ROOTS_ENV",
+    "UPLOAD_ENV",
+    "BatchError",
+    "BatchJob",
+    "BatchRegistry",
+    "BatchRun",
+    "Dataset",
+    "Upload",
+    "checkpoint_label",
+    "dataset_roots",
+    "load_rows",
+    "save_upload",
+    "server_dataset",
+    "server_datasets",
+    "to_csv",
+    "to_jsonl",
+    "upload_limit_bytes",
+]
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "batches.sqlite3"
 UPLOADS_DIR = "batches"
-ROOTS_ENV = "INTERNVL_DATASET_ROOTS"
-UPLOAD_ENV = "INTERNVL_BATCH_UPLOAD_MB"
-DEFAULT_UPLOAD_MB = 1024
-#: A zip with more entries than this is refused before anything is extracted.
-MAX_ZIP_ENTRIES = 10_000
-DATASET_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv")
-#: How far `server_datasets` looks under a root (folders deep, entries seen), so a root holding
-#: a million images does not stall the page.
-SCAN_DEPTH, SCAN_ENTRIES, SCAN_RESULTS = 4, 20_000, 500
-_SKIPPED_ZIP_PARTS = ("__MACOSX",)
 #: The key suffix of an A/B run's second target in `BatchRegistry._targets`.
 _B = "\x00b"
 
@@ -119,21 +147,6 @@ CREATE INDEX IF NOT EXISTS results_in_order ON results (run_id, line, turn);
 _ADDED_COLUMNS = (("target_b", "TEXT"), ("checkpoint_b", "TEXT"), ("mode", "TEXT"))
 
 
-class BatchError(BackendError):
-    """A batch run cannot start or go on (the upload, the dataset, the model); `text` is for the user."""
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset ready to run: the file, where its media paths start, and where they must stay."""
-
-    path: Path
-    media_root: Path
-    confine: tuple[Path, ...]
-    #: The run's own folder (uploads): deleted with the run. None for a dataset on the server.
-    folder: Path | None = None
-
-
 @dataclass(frozen=True)
 class BatchRun:
     """What the page shows about one run at one moment."""
@@ -171,237 +184,6 @@ class BatchRun:
     @property
     def resumable(self) -> bool:
         return self.status in RESUMABLE and self.done < self.total
-
-
-def upload_limit_bytes() -> int:
-    """`$INTERNVL_BATCH_UPLOAD_MB` (default 1024) in bytes: a run's uploads, zips counted unpacked."""
-    configured = os.environ.get(UPLOAD_ENV, "").strip()
-    return int(float(configured or DEFAULT_UPLOAD_MB) * 1e6)
-
-
-def dataset_roots() -> list[Path]:
-    """The folders admins may pick datasets from: `$INTERNVL_DATASET_ROOTS`, colon-separated."""
-    configured = os.environ.get(ROOTS_ENV, "")
-    return [Path(part).expanduser().resolve() for part in configured.split(":") if part.strip()]
-
-
-def server_datasets(roots: Sequence[Path]) -> list[Path]:
-    """Dataset files (JSONL, JSON, CSV) under `roots`, a few folders deep, hidden folders skipped."""
-    found: list[Path] = []
-    seen = 0
-    for root in roots:
-        pending = [(root, 0)]
-        while pending and len(found) < SCAN_RESULTS and seen < SCAN_ENTRIES:
-            folder, depth = pending.pop(0)
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue
-            for entry in entries:
-                seen += 1
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False) and depth + 1 < SCAN_DEPTH:
-                    pending.append((Path(entry.path), depth + 1))
-                elif entry.is_file() and Path(entry.name).suffix.lower() in DATASET_SUFFIXES:
-                    found.append(Path(entry.path))
-    return found[:SCAN_RESULTS]
-
-
-def server_dataset(path: Path, roots: Sequence[Path]) -> Dataset:
-    """A dataset file on the server; it and its media must lie under one of `roots`."""
-    resolved = path.expanduser().resolve()
-    root = next((r for r in roots if resolved.is_relative_to(r)), None)
-    if root is None or not resolved.is_file():
-        raise BatchError("batch.folder_outside", path=str(path), env=ROOTS_ENV)
-    return Dataset(resolved, resolved.parent, (root,))
-
-
-# -- uploads ---------------------------------------------------------------------------------
-
-#: An uploaded file: its name as the browser gave it, and its bytes (or a binary file to read).
-Upload = tuple[str, "bytes | IO[bytes]"]
-
-
-def save_upload(folder: Path, dataset: Upload | None, media: Sequence[Upload], limit_bytes: int) -> Dataset:
-    """Write a run's uploads into `folder`: the dataset, loose media files, zips unpacked.
-
-    Without a separate dataset file, the one dataset file inside the zip is used. Media the dataset
-    names by a path (`images/a.jpg`) but that came as a loose file (`a.jpg`: browsers send names
-    only) is put at that path. Raises `BatchError` (nothing is left in `folder` then).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        return _save_upload(folder, dataset, media, limit_bytes)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-
-
-def _save_upload(folder: Path, dataset: Upload | None, media: Sequence[Upload], limit_bytes: int) -> Dataset:
-    budget = _Budget(limit_bytes)
-    for _, data in [*([dataset] if dataset else []), *media]:
-        budget.take(_size(data))  # refused before anything is written
-    dataset_path = None
-    if dataset is not None:
-        dataset_path = folder / _plain_name(dataset[0])
-        _write(dataset_path, dataset[1])
-    zipped: list[Path] = []
-    for name, data in media:
-        if name.lower().endswith(".zip"):
-            budget.give(_size(data))  # a zip counts by what it unpacks to
-            zipped += _unzip(name, data, folder, budget)
-        else:
-            _write(folder / _plain_name(name), data)
-    if dataset_path is None:
-        inside = [path for path in zipped if path.suffix.lower() in DATASET_SUFFIXES]
-        if not inside:
-            raise BatchError("batch.no_dataset")
-        if len(inside) > 1:
-            raise BatchError("batch.many_datasets", count=len(inside))
-        dataset_path = inside[0]
-    if dataset_path.suffix.lower() not in DATASET_SUFFIXES:
-        raise BatchError("batch.dataset_type", name=dataset_path.name)
-    _place_references(dataset_path, folder)
-    return Dataset(dataset_path, dataset_path.parent, (folder.resolve(),), folder)
-
-
-class _Budget:
-    def __init__(self, limit: int) -> None:
-        self.limit, self.left = limit, limit
-
-    def take(self, size: int) -> None:
-        self.left -= size
-        if self.left < 0:
-            raise BatchError("batch.upload_too_big", limit_mb=f"{self.limit / 1e6:,.0f}", env=UPLOAD_ENV)
-
-    def give(self, size: int) -> None:
-        self.left += size
-
-
-def _size(data: bytes | IO[bytes]) -> int:
-    if isinstance(data, bytes | bytearray):
-        return len(data)
-    position = data.tell()
-    end = data.seek(0, os.SEEK_END)
-    data.seek(position)
-    return end
-
-
-def _plain_name(name: str) -> str:
-    """A browser's file name as a name in the run's folder (only its last part; never `..`)."""
-    plain = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if plain in ("", ".", "..") or "\x00" in plain:
-        raise BatchError("batch.bad_file_name", name=name)
-    return plain
-
-
-def _write(path: Path, data: bytes | IO[bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as sink:
-        if isinstance(data, bytes | bytearray):
-            sink.write(data)
-        else:
-            data.seek(0)
-            shutil.copyfileobj(data, sink)
-
-
-def _unzip(name: str, data: bytes | IO[bytes], folder: Path, budget: _Budget) -> list[Path]:
-    """Extract a zip into `folder`, by the bytes it really unpacks to (not what its headers claim)."""
-    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-    try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise BatchError("batch.zip_unreadable", detail=str(error), name=name) from error
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > MAX_ZIP_ENTRIES:
-            raise BatchError("batch.zip_too_many", name=name, count=f"{len(entries):,}", limit=f"{MAX_ZIP_ENTRIES:,}")
-        targets = [(entry, _zip_target(entry.filename, name)) for entry in entries]  # every name checked first
-        written: list[Path] = []
-        for entry, parts in targets:
-            if parts is None or entry.is_dir():
-                continue
-            target = folder.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with archive.open(entry) as packed, target.open("wb") as sink:
-                    while chunk := packed.read(1 << 20):
-                        budget.take(len(chunk))
-                        sink.write(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
-                raise BatchError("batch.zip_unreadable", detail=str(error), name=name) from error
-            written.append(target)
-    return written
-
-
-def _zip_target(entry_name: str, zip_name: str) -> tuple[str, ...] | None:
-    """The path parts an entry is written to; None for entries to skip (macOS metadata).
-
-    A name that is absolute, has a drive, or climbs out with `..` refuses the whole zip: it was
-    made to write outside the folder, and no honest dataset needs that.
-    """
-    path = PurePosixPath(entry_name.replace("\\", "/"))
-    parts = tuple(part for part in path.parts if part not in ("", "."))
-    unsafe = path.is_absolute() or ".." in parts or "\x00" in entry_name or (parts and ":" in parts[0])
-    if unsafe or not parts:
-        raise BatchError("batch.zip_unsafe_name", name=zip_name, entry=entry_name)
-    if parts[0] in _SKIPPED_ZIP_PARTS or parts[-1] == ".DS_Store":
-        return None
-    return parts
-
-
-def _place_references(dataset: Path, folder: Path) -> None:
-    """Copy a media file to the path the dataset names it by, when it came without its folders."""
-    try:
-        rows = list(read_rows(dataset, dataset.parent))
-    except DatasetError:
-        return  # said when the run starts
-    by_name: dict[str, list[Path]] = {}
-    for path in folder.rglob("*"):
-        if path.is_file():
-            by_name.setdefault(path.name, []).append(path)
-    for row in rows:
-        for wanted in _media_names(row.record):
-            relative = PurePosixPath(wanted.replace("\\", "/"))
-            if relative.is_absolute() or ".." in relative.parts:
-                continue
-            target = dataset.parent.joinpath(*relative.parts)
-            candidates = by_name.get(relative.name, [])
-            if target.exists() or len(candidates) != 1:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(candidates[0], target)
-            except OSError:
-                shutil.copyfile(candidates[0], target)
-
-
-def _media_names(record: dict) -> list[str]:
-    names: list = []
-    for key in ("image", "images", "video"):
-        value = record.get(key)
-        names += value if isinstance(value, list) else [value]
-    return [name for name in names if isinstance(name, str) and name.strip()]
-
-
-# -- reading a run's rows --------------------------------------------------------------------
-
-
-def load_rows(dataset: Dataset) -> list[Row]:
-    """The dataset's rows; a row whose media lies outside `confine` gets an error instead of the file."""
-    rows = list(read_rows(dataset.path, dataset.media_root))  # DatasetError for a file that cannot be read
-    for row in rows:
-        if row.error is None:
-            outside = [p for p in [*row.images, *([row.video] if row.video else [])] if not _inside(p, dataset)]
-            if outside:
-                row.error = f"media file outside the dataset folder: {outside[0].name}"
-    return rows
-
-
-def _inside(path: Path, dataset: Dataset) -> bool:
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(root) for root in dataset.confine)
 
 
 # -- targets, stored -------------------------------------------------------------------------
@@ -978,44 +760,3 @@ class BatchRegistry:
 
 def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value] if value is not None else []
-
-
-# -- downloads -------------------------------------------------------------------------------
-
-#: The CSV's columns, in order; scores and lists are flattened.
-CSV_COLUMNS = (
-    "id", "line", "turn", "image", "images", "video", "question", "reference", "prediction", "error", "checkpoint",
-    "exact", "relaxed", "anls", "latency_s", "tiles", "prompt_tokens", "new_tokens", "time_to_first_token_s",
-    "tokens_per_s",
-)  # fmt: skip
-
-
-def to_jsonl(results: Sequence[dict]) -> str:
-    """The results as the CLI writes them: one JSON object a line."""
-    return "".join(json.dumps(_without_seq(r), ensure_ascii=False) + "\n" for r in results)
-
-
-def to_csv(results: Sequence[dict]) -> str:
-    """The results as a table; several images or references are joined with `;`."""
-    sink = io.StringIO()
-    writer = csv.writer(sink)
-    writer.writerow(CSV_COLUMNS)
-    for result in results:
-        score = result.get("score") or {}
-        cells = {**result, **{name: score.get(name) for name in ("exact", "relaxed", "anls")}}
-        writer.writerow([_cell(cells.get(column)) for column in CSV_COLUMNS])
-    return sink.getvalue()
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _without_seq(result: dict) -> dict:
-    return {key: value for key, value in result.items() if key != "seq"}

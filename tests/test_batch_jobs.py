@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from model_backend import batch_jobs
+from model_backend import batch_uploads
 from model_backend.batch_jobs import (
     DB_NAME,
     BatchError,
@@ -376,7 +376,7 @@ def test_a_zip_name_that_climbs_out_is_refused_and_nothing_is_written(tmp_path: 
 
 
 def test_zip_entry_count_and_upload_size_are_limited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_jobs, "MAX_ZIP_ENTRIES", 5)
+    monkeypatch.setattr(batch_uploads, "MAX_ZIP_ENTRIES", 5)
     many = zipped({f"{n}.jpg": b"x" for n in range(6)})
     with pytest.raises(BatchError) as refused:
         save_upload(tmp_path / "a", ("d.jsonl", b"{}"), [("many.zip", many)], 10**9)
