@@ -144,9 +144,11 @@ def main() -> int:
         return 0
     settings = FixedLength(max_new_tokens=args.new_tokens, max_tiles=args.max_tiles)
     engines = {"no cache": LocalEngine(loaded, vision_cache_mb=0, prefix_cache_mb=0), "cache": LocalEngine(loaded)}
-    warm_up = Conversation()  # the first pass through a model is slower: keep it out of both sides
-    warm_up.ask("Hello", images=(ImageAttachment(make_photo(500, 500, seed=9)),))
-    ttft(engines["no cache"], warm_up, FixedLength(max_new_tokens=2, max_tiles=1))
+    # The first pass through a model, and the first of each input shape, is slower: keep it out of
+    # both sides with another photo of the same shape (so no cache can serve the real one).
+    warm_up = Conversation()
+    warm_up.ask("Hello", images=(ImageAttachment(make_photo(1000, 500, seed=9)),))
+    ttft(engines["no cache"], warm_up, FixedLength(max_new_tokens=2, max_tiles=args.max_tiles))
     conversations = {name: Conversation() for name in engines}
     steps = [*((f"turn {i + 1}", i, QUESTIONS[i]) for i in range(3)), ("regenerate 3", 2, QUESTIONS[2])]
     rows = []

@@ -33,7 +33,7 @@ from model_backend.catalog import (
     has_6b_vision,
 )
 from model_backend.checkpoint_size import parameter_count
-from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec, ServerSpec
+from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec, ServerSpec, resolve_dtype
 
 SOURCES = ("catalog", "hub", "folder", "demo")
 BACKENDS = ("local", "server")
@@ -302,7 +302,15 @@ def _quant_label(quantization: str) -> str:
 
 def _load_options(spec: LoadSpec, entry: CatalogEntry | None) -> dict[str, Any]:
     precision, quant, device = st.columns(3)
-    dtype = precision.selectbox(t("settings.precision"), DTYPES, index=_index(DTYPES, "dtype", spec.dtype), key="dtype")
+    auto = t("settings.precision.auto", dtype=resolve_dtype("auto"))
+    dtype = precision.selectbox(
+        t("settings.precision"),
+        DTYPES,
+        index=_index(DTYPES, "dtype", spec.dtype),
+        format_func={d: auto if d == "auto" else d for d in DTYPES}.__getitem__,
+        help=t("settings.precision_help"),
+        key="dtype",
+    )
     quantization = quant.selectbox(
         t("settings.quantization"),
         QUANTIZATIONS,

@@ -35,7 +35,7 @@ from pathlib import Path
 from i18n import ExplainedError
 from model_backend.conversation import Conversation, ImageAttachment, PromptPlan, Turn, edited
 from model_backend.engines.openai_messages import FLAVOURS, Flavour
-from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
+from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec, resolve_dtype
 
 TEMPLATES = Path(__file__).parent / "export_templates"
 RECORDING = ("# ---- recorded by InternVL Studio ----", "# ---- end of recording ----")
@@ -113,7 +113,7 @@ def replay_script(conversation: Conversation, load_spec: LoadSpec, settings: Gen
     recording = "\n".join(
         [
             f"CHECKPOINT = {checkpoint!r}",
-            f"DTYPE = {load_spec.dtype!r}",
+            f"DTYPE = {resolve_dtype(load_spec.dtype, load_spec.device)!r}",  # what "auto" loaded
             f"DEVICE = {'cpu' if load_spec.device == 'cpu' else 'auto'!r}",
             f"QUANTIZATION = {load_spec.quantization!r}",
             f"FLASH_ATTENTION = {load_spec.flash_attention!r}",

@@ -29,7 +29,7 @@ from model_backend.device_map import SplitError, split_device_map
 from model_backend.errors import BackendError
 from model_backend.image_config import ImageConfig
 from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
-from model_backend.settings import LoadSpec
+from model_backend.settings import LoadSpec, resolve_dtype
 from model_backend.thinking import supports_thinking
 
 #: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
@@ -137,9 +137,16 @@ class PreparedLoad:
         from model_backend.checkpoint_size import parameter_count
 
         if self.entry is not None:
-            return self.entry.memory_gb(self.spec.quantization)
-        parameters = parameter_count(self.path)
-        return None if parameters is None else estimate_memory_gb(parameters / 1e9, self.spec.quantization)
+            params_b: float | None = self.entry.params_b
+        else:
+            parameters = parameter_count(self.path)
+            params_b = None if parameters is None else parameters / 1e9
+        if params_b is None:
+            return None
+        estimate = estimate_memory_gb(params_b, self.spec.quantization)
+        if self.spec.quantization == "none" and resolve_dtype(self.spec.dtype, self.spec.device) == "float32":
+            estimate += 2.0 * params_b  # the estimate counts 2 bytes a weight; float32 takes 4
+        return estimate
 
 
 def prepare_load(spec: LoadSpec, progress: Progress | None = None) -> PreparedLoad:
@@ -204,7 +211,7 @@ def load_prepared(prepared: PreparedLoad, progress: Progress | None = None) -> L
         entry=entry,
         is_demo=is_demo,
         device=_describe_device(kwargs.get("device_map")),
-        dtype=spec.dtype,
+        dtype=resolve_dtype(spec.dtype, spec.device),
         context_tokens=int(llm_config.get("max_position_embeddings") or (entry.context_tokens if entry else 4096)),
         image_size=image.image_size,
         dynamic_image_size=image.dynamic,
@@ -293,7 +300,8 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[Text | str]) -> dic
     """from_pretrained keyword arguments: dtype, attention, quantization and placement."""
     import torch
 
-    dtype = getattr(torch, spec.dtype)
+    dtype_name = resolve_dtype(spec.dtype, spec.device)
+    dtype = getattr(torch, dtype_name)
     kwargs: dict[str, Any] = {"torch_dtype": dtype, "low_cpu_mem_usage": True, "trust_remote_code": True}
     cuda = torch.cuda.is_available()
     flash = False
@@ -313,7 +321,7 @@ def _load_kwargs(spec: LoadSpec, config: dict, notices: list[Text | str]) -> dic
             raise LoadError(error.text, detail=error.detail) from error
     elif cuda and spec.device in ("auto", "cuda"):
         kwargs["device_map"] = {"": 0}
-    elif not cuda and spec.device == "auto" and spec.dtype == "float16":
+    elif not cuda and spec.device == "auto" and dtype_name == "float16":
         notices.append(Text("load.notice.cpu_float16"))
 
     if spec.quantization != "none":

@@ -13,11 +13,11 @@ from typing import Literal
 
 from model_backend.errors import BackendError
 
-Dtype = Literal["bfloat16", "float16", "float32"]
+Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Quantization = Literal["none", "8bit", "4bit"]
 DevicePlacement = Literal["auto", "cpu", "cuda", "split"]
 
-DTYPES: tuple[Dtype, ...] = ("bfloat16", "float16", "float32")
+DTYPES: tuple[Dtype, ...] = ("auto", "bfloat16", "float16", "float32")
 QUANTIZATIONS: tuple[Quantization, ...] = ("none", "8bit", "4bit")
 DEVICE_PLACEMENTS: tuple[DevicePlacement, ...] = ("auto", "cpu", "cuda", "split")
 
@@ -41,6 +41,49 @@ def cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+def resolve_dtype(dtype: str, device: str = "auto") -> str:
+    """The precision a load uses: `dtype` itself, or for "auto" bfloat16 on a GPU that supports it,
+    float16 on one that does not (V100 and older), and on a CPU the faster of float32 and bfloat16.
+
+    >>> resolve_dtype("float16"), resolve_dtype("auto", device="cpu") in ("float32", "bfloat16")
+    ('float16', True)
+    """
+    if dtype != "auto":
+        return dtype
+    if device == "cpu" or not cuda_available():
+        return faster_cpu_dtype()
+    import torch
+
+    return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+
+@cache
+def faster_cpu_dtype() -> str:
+    """bfloat16 where this CPU multiplies it faster than float32 (AMX, AVX512-BF16), else float32.
+
+    CPUs differ by a factor of several either way: with AMX, bfloat16 gave the first token 3.9x
+    sooner than float32 at InternVL2-1B's size; without native bfloat16 it is emulated and slower
+    (benchmarks/bench_precision.py, docs/benchmarks.md). So it is measured, once per process, on a
+    matrix product of a layer's size (~0.1 s), the best of a few tries for each.
+    """
+    import time
+
+    import torch
+
+    best = {}
+    for name in ("float32", "bfloat16"):
+        dtype = getattr(torch, name)
+        a, b = torch.randn(256, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
+        a @ b  # the first product sets the kernel up
+        tries = []
+        for _ in range(5):
+            started = time.perf_counter()
+            a @ b
+            tries.append(time.perf_counter() - started)
+        best[name] = min(tries)
+    return "bfloat16" if best["bfloat16"] < best["float32"] else "float32"
 
 
 @dataclass(frozen=True)
@@ -117,7 +160,7 @@ class LoadSpec:
     """
 
     checkpoint: str
-    dtype: Dtype = "bfloat16"
+    dtype: Dtype = "auto"
     quantization: Quantization = "none"
     flash_attention: bool = field(default_factory=cuda_available)
     device: DevicePlacement = "auto"
@@ -132,9 +175,9 @@ class LoadSpec:
         _check_choice("device", self.device, DEVICE_PLACEMENTS)
 
     def describe(self) -> str:
-        """Short label such as `bfloat16` or `4-bit (bitsandbytes)`."""
+        """Short label such as `bfloat16` (what "auto" comes to here) or `4-bit (bitsandbytes)`."""
         if self.quantization == "none":
-            return self.dtype
+            return resolve_dtype(self.dtype, self.device)
         return f"{self.quantization[0]}-bit (bitsandbytes)"
 
 

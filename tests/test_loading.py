@@ -34,6 +34,23 @@ def _no_download(*args, **kwargs):
     raise AssertionError("nothing may be downloaded before the refusal")
 
 
+def test_auto_precision_loads_the_faster_cpu_dtype_and_says_so(monkeypatch):
+    import torch
+
+    from model_backend import settings
+
+    faster = settings.faster_cpu_dtype()
+    loaded = load_model(LoadSpec("demo", device="cpu"))  # dtype "auto", the default
+    assert loaded.dtype == faster and loaded.model.language_model.dtype == getattr(torch, faster)
+    assert LoadSpec("demo", device="cpu").describe() == faster
+    # On a GPU: bfloat16 where it is supported, float16 on older ones.
+    monkeypatch.setattr(settings, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert settings.resolve_dtype("auto") == "float16" and settings.resolve_dtype("auto", device="cpu") == faster
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert settings.resolve_dtype("auto") == "bfloat16" and settings.resolve_dtype("float16") == "float16"
+
+
 def test_demo_loads_through_the_real_path_and_answers():
     seen = []
     spec = LoadSpec("demo", dtype="bfloat16", device="cpu")

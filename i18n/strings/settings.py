@@ -90,6 +90,12 @@ EN = {
     "settings.top_p": "Top-p",
     "settings.repetition_penalty": "Repetition penalty",
     "settings.system_prompt": "System prompt (empty = the checkpoint's own)",
+    "settings.precision.auto": "auto ({dtype} here)",
+    "settings.precision_help": (
+        "auto: bfloat16 on a GPU that supports it, float16 on older GPUs (V100), and on a CPU whichever of "
+        "float32 and bfloat16 this CPU computes faster (measured when the app starts). "
+        "bfloat16 and float16 take half the memory of float32."
+    ),
     "settings.reuse_prefix": "Reuse the conversation's computed prompt",
     "settings.reuse_prefix_help": (
         "A follow-up, a regenerate or an edited question computes only the part of the prompt that is new, "
@@ -185,6 +191,8 @@ ZH = {
     "settings.top_p": "Top-p（核采样）",
     "settings.repetition_penalty": "重复惩罚",
     "settings.system_prompt": "系统提示词（留空则使用模型自带的）",
+    "settings.precision.auto": "自动（此处为 {dtype}）",
+    "settings.precision_help": "自动：支持 bfloat16 的 GPU 上用 bfloat16，较旧的 GPU（V100）上用 float16；CPU 上则在 float32 和 bfloat16 中选这台 CPU 算得更快的一种（应用启动时测量）。bfloat16 和 float16 占用的内存是 float32 的一半。",
     "settings.reuse_prefix": "复用对话中已计算的提示",
     "settings.reuse_prefix_help": "追问、重新生成或编辑后的问题只计算提示中新的部分，回答会快得多。在我们的测试中，贪心解码的回答与检查点自带的 model.chat 完全一致；内部数值的最后几位可能不同（float32 下约 1e-6），因为一次计算的位置更少。关闭后每一轮都重新计算整个对话，与 model.chat 相同。InternLM2 和 Phi-3 检查点以及服务器不支持此功能。",
     "settings.thinking": "思考模式",
