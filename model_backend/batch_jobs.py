@@ -12,8 +12,9 @@ CLI's `--resume` skips what OUT holds).
 An A/B run (`target_b`) is one run whose two models answer the same questions
 (`model_backend.batch_ab`): its results are kept per side, `joint` gives them as one table.
 
-Where the datasets come from (uploads, checked and confined; files under the dataset roots) is
-`model_backend.batch_uploads`; the downloads are `model_backend.batch_export`. Their public names
+The job itself is `model_backend.batch_job`. Where the datasets come from (uploads, checked and
+confined; files under the dataset roots) is `model_backend.batch_uploads`; the downloads are
+`model_backend.batch_export`. Their public names
 are importable from here too.
 
 >>> registry = BatchRegistry(factory)                                                # doctest: +SKIP
@@ -32,14 +33,15 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from i18n import Text
-from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key, run_batch
-from model_backend.batch_ab import SIDES, Mode, Side, joint_rows, run_ab, side_key
+from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key
+from model_backend.batch_ab import Mode, joint_rows, side_key
 from model_backend.batch_export import CSV_COLUMNS, to_csv, to_jsonl
+from model_backend.batch_job import BatchJob, checkpoint_label, target_from_record, target_record
 from model_backend.batch_uploads import (
     DATASET_SUFFIXES,
     DEFAULT_UPLOAD_MB,
@@ -62,10 +64,10 @@ from model_backend.conversation import (
     message_from_record,
     message_record,
 )
-from model_backend.datasets import DatasetError, Row
+from model_backend.datasets import DatasetError
 from model_backend.engines.factory import EngineFactory, Target
-from model_backend.runs import FairQueue, explain
-from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
+from model_backend.runs import FairQueue
+from model_backend.settings import GenerationSettings, LoadSpec
 from model_backend.store import default_data_dir, new_id
 
 __all__ = [
@@ -186,154 +188,6 @@ class BatchRun:
         return self.status in RESUMABLE and self.done < self.total
 
 
-# -- targets, stored -------------------------------------------------------------------------
-
-
-def _target_record(target: Target) -> dict:
-    """The target as JSON: a checkpoint's LoadSpec, a server without its API key, or an engine's label."""
-    if isinstance(target, LoadSpec):
-        return {"kind": "local", "spec": asdict(target)}
-    if isinstance(target, ServerSpec):
-        return {"kind": "server", "base_url": target.base_url, "model": target.model, "timeout_s": target.timeout_s}
-    return {"kind": "engine", "label": str(getattr(target, "label", type(target).__name__))}
-
-
-def _target_from_record(record: dict) -> Target | None:
-    if record.get("kind") == "local":
-        return LoadSpec(**record["spec"])
-    if record.get("kind") == "server":
-        return ServerSpec(record["base_url"], record["model"], None, record.get("timeout_s", 60.0))
-    return None  # an engine object lives in memory only
-
-
-def checkpoint_label(target: Target) -> str:
-    """How results name the model (the CLI's `checkpoint` field)."""
-    if isinstance(target, LoadSpec):
-        return target.checkpoint
-    if isinstance(target, ServerSpec):
-        return f"{target.model} @ {target.base_url}"
-    return str(getattr(target, "label", type(target).__name__))
-
-
-# -- the job ---------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class BatchJob:
-    """One run answering on its own thread."""
-
-    run_id: str
-    registry: BatchRegistry
-    target: Target
-    dataset: Dataset
-    settings: GenerationSettings
-    options: BatchOptions
-    checkpoint: str
-    #: An A/B run's second model, answering the same questions (`model_backend.batch_ab`).
-    target_b: Target | None = None
-    checkpoint_b: str | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    loading: tuple[str, float | None] | None = None
-    _thread: threading.Thread | None = None
-
-    def start(self) -> BatchJob:
-        self._thread = threading.Thread(target=self._work, name=f"batch-{self.run_id[:8]}", daemon=True)
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self.stop.set()
-
-    def join(self, timeout_s: float | None) -> bool:
-        """True once the thread has ended (within `timeout_s`)."""
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-        return self._thread is None or not self._thread.is_alive()
-
-    def _work(self) -> None:
-        registry, status, problem = self.registry, "failed", None
-        try:
-            rows = load_rows(self.dataset)
-            skip = registry._done_keys(self.run_id)
-            if self.target_b is not None:
-                complete = self._work_ab(rows, skip)
-            else:
-                planned = plan_jobs(rows, skip)
-                registry._update(self.run_id, status="loading", total=len(skip) + len(planned))
-                with registry.factory.lease(self.target, self._loading) as engine:
-                    self.loading = None
-                    registry._update(self.run_id, status="running")
-                    complete = run_batch(
-                        engine,
-                        planned,
-                        None,
-                        self.settings,
-                        self.options,
-                        self.checkpoint,
-                        stop=self.stop,
-                        on_result=self._keep,
-                        gate=lambda: self._gate(self.target),
-                    )
-            status = "done" if complete else "cancelled"
-        except DatasetError as error:  # the file changed or went away since the run started
-            problem = (Text("batch.dataset_unreadable"), str(error))
-        except Exception as error:  # a model that does not load, a full pool, a store error
-            problem = explain(error)
-        finally:
-            if registry.closing and status != "done":
-                status, problem = "interrupted", None  # the server is going down: resumable after the restart
-            elif self.stop.is_set() and status == "failed":
-                status, problem = "cancelled", None
-            registry._finish(self, status, problem)
-
-    def _work_ab(self, rows: list[Row], skip: set[str]) -> bool:
-        """Both sides over the same questions; each side skips what it has already answered."""
-        registry = self.registry
-        planned = {side: plan_jobs(rows, {k[2:] for k in skip if k.startswith(side + "\x00")}) for side in SIDES}
-        questions = len(plan_jobs(rows, set()))
-        registry._update(self.run_id, status="loading", total=2 * questions)
-        targets: dict[Side, Target] = {"a": self.target, "b": self.target_b}  # type: ignore[dict-item]
-        checkpoints: dict[Side, str] = {"a": self.checkpoint, "b": self.checkpoint_b or ""}
-
-        @contextmanager
-        def lease(side: Side) -> Iterator[Any]:
-            registry._update(self.run_id, status="loading")
-            with registry.factory.lease(targets[side], self._loading) as engine:
-                self.loading = None
-                registry._update(self.run_id, status="running")
-                yield engine
-
-        return run_ab(
-            lease,
-            planned,
-            self.settings,
-            self.options,
-            checkpoints,
-            lambda side, result: self._keep({**result, "side": side}),
-            stop=self.stop,
-            gate=lambda side: self._gate(targets[side]),
-            on_mode=lambda mode: registry._update(self.run_id, mode=mode),
-        )
-
-    def _loading(self, message: str, fraction: float | None) -> None:
-        self.loading = (message, fraction)
-
-    def _keep(self, result: dict) -> None:
-        self.registry._add_result(self.run_id, result)
-
-    @contextmanager
-    def _gate(self, target: Target) -> Iterator[None]:
-        """One turn on the model in the chat answers' fair queue (so a long run never starves a chat)."""
-        queue, ticket = self.registry.queue, object()
-        if queue is None or not queue.enter(target, ticket, self.stop):
-            yield  # no queue, or stopped while waiting: run_batch sees the stop and ends
-            return
-        try:
-            yield
-        finally:
-            queue.leave(target)
-
-
 # -- the registry ----------------------------------------------------------------------------
 
 
@@ -441,13 +295,13 @@ class BatchRegistry:
                     str(dataset.media_root),
                     json.dumps([str(p) for p in dataset.confine]),
                     str(dataset.folder) if dataset.folder else None,
-                    json.dumps(_target_record(target)),
+                    json.dumps(target_record(target)),
                     checkpoint,
                     json.dumps(settings.to_dict()),
                     json.dumps(asdict(options)),
                     "loading",
                     total * (2 if target_b is not None else 1),
-                    json.dumps(_target_record(target_b)) if target_b is not None else None,
+                    json.dumps(target_record(target_b)) if target_b is not None else None,
                     checkpoint_b,
                 ),
             )
@@ -477,10 +331,10 @@ class BatchRegistry:
         with self._lock:
             if run_id in self._jobs or status == "done":
                 return  # already going, or nothing left
-        chosen = target or self._targets.get(run_id) or _target_from_record(json.loads(stored))
+        chosen = target or self._targets.get(run_id) or target_from_record(json.loads(stored))
         chosen_b = None
         if stored_b is not None:
-            chosen_b = self._targets.get(run_id + _B) or _target_from_record(json.loads(stored_b))
+            chosen_b = self._targets.get(run_id + _B) or target_from_record(json.loads(stored_b))
         if chosen is None or (stored_b is not None and chosen_b is None):
             raise BatchError("batch.resume_no_model")
         prepared = Dataset(
