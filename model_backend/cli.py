@@ -121,6 +121,12 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._Argument
     generation.add_argument(
         "--thinking", action="store_true", help="thinking mode (InternVL3.5): the model card's thinking system prompt"
     )
+    generation.add_argument(
+        "--no-prefix-reuse",
+        action="store_true",
+        help="compute the whole prompt every turn, as model.chat does, instead of reusing the kept KV cache "
+        "(bit-identical logits, slower follow-ups)",
+    )
     return generation
 
 
@@ -304,6 +310,7 @@ def _settings(args: argparse.Namespace) -> GenerationSettings:
         system_prompt=args.system,
         max_tiles=args.max_tiles,
         thinking=args.thinking,
+        reuse_prefix=not args.no_prefix_reuse,
     )
 
 

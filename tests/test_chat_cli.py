@@ -33,6 +33,7 @@ def test_chat_keeps_the_conversation_and_prints_one_json_line_per_answer(tmp_pat
     first, second = records
     assert second["prompt_tokens"] > first["prompt_tokens"] + first["new_tokens"]  # the history was sent
     assert second["stages"]["vision_cache_hits"] >= 1  # the photo's features were kept from turn 1
+    assert second["stages"]["reused_tokens"] >= first["prompt_tokens"]  # and turn 1's computed prompt
 
     # The same conversation through the engine in-process gives the same greedy answers.
     conversation = Conversation()
@@ -42,6 +43,14 @@ def test_chat_keeps_the_conversation_and_prints_one_json_line_per_answer(tmp_pat
         conversation.ask(question, images=(image,) if not conversation.turns else ())
         conversation.turns[-1].answer = engine.stream(conversation, settings, threading.Event()).text()
         assert conversation.turns[-1].answer == expected["answer"]
+
+
+def test_no_prefix_reuse_computes_every_prompt_in_full() -> None:
+    result = run_chat("Hello\nAnd then?\n", "--json", "--no-prefix-reuse")
+    assert result.returncode == 0, result.stderr
+    second = [json.loads(line) for line in result.stdout.splitlines()][1]
+    assert second["stages"]["reused_tokens"] == 0
+    assert second["stages"]["prefill_tokens"] == second["prompt_tokens"]
 
 
 def test_a_failed_question_is_reported_and_the_chat_goes_on(tmp_path: Path) -> None:
