@@ -261,8 +261,8 @@ def _demo_choice(spec: LoadSpec) -> str:
     from model_backend.loading import DEMO_FAMILY_IDS
 
     ids = [DEMO_ID, *(i for i, family in DEMO_FAMILY_IDS.items() if family != DEFAULT_FAMILY)]
-    labels = {DEMO_ID: f"{DEFAULT_FAMILY}: {FAMILIES[DEFAULT_FAMILY].stands_for}"}
-    labels.update({i: f"{family}: {FAMILIES[family].stands_for}" for i, family in DEMO_FAMILY_IDS.items()})
+    labels = {DEMO_ID: f"{DEFAULT_FAMILY}: {render(FAMILIES[DEFAULT_FAMILY].stands_for)}"}
+    labels.update({i: f"{family}: {render(FAMILIES[family].stands_for)}" for i, family in DEMO_FAMILY_IDS.items()})
     return st.selectbox(
         t("settings.demo_family"),
         ids,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from i18n import Text
 from model_backend.demo_checkpoint import sentencepiece_tokenizers, tokenizer
 
 DEFAULT_FAMILY = "qwen2"
@@ -51,7 +52,9 @@ class Family:
     """How to build one family's demo checkpoint."""
 
     name: str
-    stands_for: str  # the published checkpoints it stands for, in words
+    #: The published checkpoints it stands for: model names, with any English word of it a `Text`
+    #: (str() gives the English, as the CLI prints it; the app renders it in the visitor's language).
+    stands_for: str | Text
     template: str
     llm: dict[str, Any]  # llm_config without the vocabulary and token ids
     save_tokenizer: Callable[[Path], Any]  # writes the tokenizer files, returns the tokenizer
@@ -117,7 +120,10 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             name="qwen2_5",
-            stands_for="InternVL2.5-1B and InternVL3-1B/2B/8B (Qwen2.5, internvl2_5)",
+            stands_for=Text(
+                "settings.demo_stands_for_two",
+                {"first": "InternVL2.5-1B", "second": "InternVL3-1B/2B/8B", "details": "Qwen2.5, internvl2_5"},
+            ),
             template="internvl2_5",
             llm={"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", **_SMALL, **_QWEN},
             save_tokenizer=tokenizer.save_qwen2_tokenizer,
