@@ -20,6 +20,11 @@ with preview:
     else:
         st.caption(t("image_chat.no_image"))
 
+# The image goes with the next question only when it differs from the last one sent.
+sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
+attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
+page.encode_ahead(images=attach)
+
 page.show_conversation(draw_boxes=True)
 
 question = st.chat_input(t("image_chat.ask"), disabled=page.answering)
@@ -30,9 +35,6 @@ if (
 ):
     question = suggested
 if question:
-    # The image goes with the question only when it differs from the last one sent.
-    sent = [img.data for turn in conversation.turns if turn.answered for img in turn.images]
-    attach = (image,) if image is not None and (not sent or sent[-1] != image.data) else ()
     page.submit(question, images=attach)
 
 page.answer_pending()

@@ -18,6 +18,9 @@ if attached:
 else:
     picked = multi_media.images_picker(PAGE, state.max_images(), page.settings.max_tiles)
 
+if picked.blocker is None:
+    page.encode_ahead(images=multi_media.images_to_attach(conversation, picked.images))
+
 page.show_conversation()
 
 question = st.chat_input(t("multi.ask"), disabled=page.answering)

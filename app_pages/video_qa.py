@@ -20,6 +20,9 @@ if attached is not None:
 else:
     picked = video_input.video_picker(PAGE)
 
+if picked.blocker is None:
+    page.encode_ahead(video=video_input.video_to_attach(conversation, picked.video))
+
 page.show_conversation()
 
 question = st.chat_input(t("video.ask"), disabled=page.answering)

@@ -1,8 +1,9 @@
 """What the three chat pages share: their conversation, settings and engine, the conversation view
 with its action row and context meter, and asking and answering.
 
-A page reads top to bottom: `ChatPage.open` -> its own media inputs -> `show_conversation` ->
-`st.chat_input` -> `submit` -> `answer_pending`.
+A page reads top to bottom: `ChatPage.open` -> its own media inputs (and `encode_ahead` for the
+media the next question will carry) -> `show_conversation` -> `st.chat_input` -> `submit` ->
+`answer_pending`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ class ChatPage:
         self._pending = st.container()  # above the actions, right under the history
         chat_actions.render(self.name, self.live, self.answering)
         stats.context_meter(self.conversation, self.engine, self.settings)
+
+    def encode_ahead(self, images: tuple[ImageAttachment, ...] = (), video: VideoAttachment | None = None) -> None:
+        """Start encoding media the next question will carry while the question is typed (a local
+        model only; once per attachment: later runs with the same media do nothing)."""
+        if self.engine is None or self.answering or (not images and video is None):
+            return
+        chosen = model_cache.target()
+        if chosen is not None:
+            ahead = model_cache.services().ahead
+            ahead.start(self.live.id, chosen, self.conversation, self.settings, images, video)
 
     def submit(
         self, question: str, images: tuple[ImageAttachment, ...] = (), video: VideoAttachment | None = None

@@ -24,6 +24,7 @@ import streamlit as st
 
 from components import access, state
 from i18n import ExplainedError, Text
+from model_backend.encode_ahead import AheadRegistry
 from model_backend.engines.base import Engine
 from model_backend.engines.factory import EngineFactory, Target
 from model_backend.pool import ModelPool
@@ -58,6 +59,7 @@ class LoadFailure:
 class Services:
     factory: EngineFactory
     workspace: Workspace
+    ahead: AheadRegistry
 
     @property
     def pool(self) -> ModelPool:
@@ -72,7 +74,8 @@ class Services:
 def services() -> Services:
     factory = EngineFactory(ModelPool())
     cap = int(os.environ.get(MAX_CONCURRENT_ENV, "") or DEFAULT_MAX_CONCURRENT)
-    return Services(factory, Workspace(ConversationStore(), RunRegistry(factory, max_concurrent=cap)))
+    workspace = Workspace(ConversationStore(), RunRegistry(factory, max_concurrent=cap))
+    return Services(factory, workspace, AheadRegistry(factory))
 
 
 def target() -> Target | None:

@@ -49,7 +49,7 @@ def stage_rows(stats: AnswerStats, lang: str = DEFAULT_LANGUAGE) -> list[tuple[s
     >>> stage_rows(AnswerStats(new_tokens=3, stages={"preprocess_s": 0.01, "vision_encoder_s": 0.0,
     ...     "prefill_s": 0.2, "decode_s": 0.1, "vision_cache_hits": 1, "vision_cache_misses": 0,
     ...     "tiles_encoded": 0, "prefill_tokens": 300, "reused_tokens": 0}))[1]
-    ('Vision encoder', '—', 'skipped: features of 1 image kept from an earlier turn')
+    ('Vision encoder', '—', 'skipped: features of 1 image kept from an earlier turn or while the question was typed')
     """
     stages = stats.stages
     if not stages:

@@ -61,7 +61,10 @@ def test_the_caption_and_rows_tell_a_kept_image_from_an_encoded_one() -> None:
                 "reused_tokens": 0},
     )  # fmt: skip
     rows = dict((name, (time, detail)) for name, time, detail in stage_rows(kept))
-    assert rows["Vision encoder"] == ("—", "skipped: features of 1 image kept from an earlier turn")
+    assert rows["Vision encoder"] == (
+        "—",
+        "skipped: features of 1 image kept from an earlier turn or while the question was typed",
+    )
     assert rows["Prefill"] == ("1.50 s", "2,010 tokens computed, 0 reused")
     assert rows["Preprocessing"][0] == "4 ms"
     assert "vision features reused for 1 image" in describe(kept)

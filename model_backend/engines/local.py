@@ -39,6 +39,7 @@ from transformers import GenerationMixin, StoppingCriteria, StoppingCriteriaList
 
 from model_backend.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
+from model_backend.engines.ahead import BackgroundWork
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, EngineError
 from model_backend.engines.prefix_cache import PrefixCache, TakenPrefix, media_mark
@@ -102,6 +103,7 @@ class LocalEngine:
         self.reuses_prefix = prefix_reuse_supported(self.model)
         prefix_mb = default_prefix_mb() if prefix_cache_mb is None else prefix_cache_mb
         self.prefix_cache = PrefixCache(prefix_mb if self.reuses_prefix else 0)
+        self.background = BackgroundWork()
         self._img_context_id = self.tokenizer.convert_tokens_to_ids(IMG_CONTEXT_TOKEN)
         self._cuda_devices = sorted({p.device for p in self.model.parameters() if p.device.type == "cuda"}, key=str)
 
@@ -205,23 +207,28 @@ class LocalEngine:
             torch.cuda.reset_peak_memory_stats(device)
         failure: list[BaseException] = []
         self.model.img_context_token_id = self._img_context_id  # idempotent; `generate` asserts it
-        prefix: TakenPrefix | None = None
-        if settings.reuse_prefix and self.prefix_cache.enabled:
-            prefix = self.prefix_cache.take(prompt.marks)
-            config["past_key_values"] = prefix.cache  # generate prefills after what it holds, and extends it
+        taken: list[TakenPrefix] = []
+        waited: list[float] = []
 
         def work() -> None:
             try:
-                visual = self.vision.inputs(prompt.media, streamer.vision)
-                if abort.is_set():
-                    return  # the consumer left while the vision encoder ran
-                new_tokens = self.model.generate(
-                    input_ids=prompt.input_ids, attention_mask=prompt.attention_mask, **visual, **config
-                )
-                if prefix is not None:
-                    # The last new token was never fed back, so the cache ends one position short.
-                    held = torch.cat([prompt.marks, new_tokens[0].cpu()])[: prefix.cache.get_seq_length()]
-                    self.prefix_cache.put(held, prefix.cache)
+                # Encoding done ahead for this prompt's media: wait for it rather than do it twice.
+                waiting = time.perf_counter()
+                self.background.wait_for_jobs(prompt.marks, stop, abort)
+                waited.append(time.perf_counter() - waiting)
+                self.vision.use_kept(prompt.media)
+                with self.background.generating():
+                    if settings.reuse_prefix and self.prefix_cache.enabled:
+                        taken.append(self.prefix_cache.take(prompt.marks))
+                        config["past_key_values"] = taken[0].cache  # prefills after what it holds, extends it
+                    visual = self.vision.inputs(prompt.media, streamer.vision)
+                    if abort.is_set():
+                        return  # the consumer left while the vision encoder ran
+                    new_tokens = self.model.generate(
+                        input_ids=prompt.input_ids, attention_mask=prompt.attention_mask, **visual, **config
+                    )
+                if taken:
+                    self._keep(taken[0], prompt.marks, new_tokens[0])
             except BaseException as error:  # handed to the consumer, which re-raises it
                 failure.append(error)
             finally:
@@ -253,9 +260,56 @@ class LocalEngine:
             abort.set()  # also when the consumer stops iterating (closed generator, Ctrl-C)
             thread.join()
             _update(stats, streamer, prompt)
-            stats.stages = _stages(streamer, prompt, prefix.reused if prefix else 0)
+            stats.stages = _stages(streamer, prompt, taken[0].reused if taken else 0)
+            if waited and waited[0] >= 0.01:
+                stats.stages["ahead_wait_s"] = waited[0]  # the question came while its media was being encoded
             if cuda_devices:
                 stats.peak_gpu_memory_gb = sum(torch.cuda.max_memory_allocated(d) for d in cuda_devices) / 1024**3
+
+    def _keep(self, taken: TakenPrefix, marks: torch.Tensor, new_tokens: torch.Tensor) -> None:
+        """Keep the cache a generation extended; its last new token was never fed back, so the cache
+        ends one position short of the marks and the new tokens."""
+        held = torch.cat([marks, new_tokens.cpu()])[: taken.cache.get_seq_length()]
+        self.prefix_cache.put(held, taken.cache)
+
+    # -- work done ahead ---------------------------------------------------------------------
+
+    def encode_ahead(self, conversation: Conversation, settings: GenerationSettings, cancel: threading.Event) -> bool:
+        """Before the question exists: tile the pending turn's media, encode them and prefill the
+        prompt up to where the question goes, so the answer finds all of it in the caches.
+
+        `conversation`'s last turn holds the attached media and an empty question. Gives way to
+        answers being generated before each stage (`BackgroundWork`); returns False when
+        cancelled or nothing was to be done. Errors are the answer's to report: raised here too.
+        """
+        prompt = self.prepare(conversation, settings)
+        if not prompt.media:
+            return False
+        job = self.background.register(prompt.marks)
+        try:
+            if not self.background.wait_idle(job, cancel):
+                return False
+            visual = self.vision.inputs(prompt.media, VisionTiming())
+            if not (settings.reuse_prefix and self.prefix_cache.enabled):
+                return True
+            if not self.background.wait_idle(job, cancel):
+                return False
+            taken = self.prefix_cache.take(prompt.marks)
+            self.model.img_context_token_id = self._img_context_id
+            with torch.no_grad():
+                new_tokens = self.model.generate(
+                    input_ids=prompt.input_ids,
+                    attention_mask=prompt.attention_mask,
+                    **visual,
+                    past_key_values=taken.cache,
+                    max_new_tokens=1,
+                    do_sample=False,
+                    eos_token_id=prompt.eos_token_id,
+                )
+            self._keep(taken, prompt.marks, new_tokens[0])
+            return True
+        finally:
+            self.background.finish(job)
 
 
 class _TimedStreamer(ExactTextStreamer):

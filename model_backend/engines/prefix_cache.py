@@ -100,7 +100,7 @@ class PrefixCache:
         with self._lock:
             best, shared = None, 0
             for entry in self._entries:
-                common = _common_prefix(entry.marks, marks)
+                common = common_prefix(entry.marks, marks)
                 if common >= shared and common > 0:  # later entries are more recent: ties go to them
                     best, shared = entry, common
             if best is None:
@@ -131,7 +131,7 @@ class PrefixCache:
             self._bytes = 0
 
 
-def _common_prefix(a: torch.Tensor, b: torch.Tensor) -> int:
+def common_prefix(a: torch.Tensor, b: torch.Tensor) -> int:
     length = min(len(a), len(b))
     differs = (a[:length] != b[:length]).nonzero()
     return int(differs[0]) if len(differs) else length

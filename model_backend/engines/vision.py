@@ -77,6 +77,15 @@ class VisionStage:
         pixel_values = self.media_cache.get(digest, params, lambda: config.load_image(media.data, budget))
         return PromptMedia(key, [int(pixel_values.shape[0])], pixel_values=pixel_values)
 
+    def use_kept(self, media: list[PromptMedia]) -> None:
+        """Take features kept since `prepare` (encoded meanwhile, ahead of the question) for media that had none."""
+        if not self.vision_cache.enabled:
+            return
+        for item in media:
+            kept = None if item.kept else self.vision_cache.get(item.key)
+            if kept is not None:
+                item.features, item.pixel_values = kept[0], None
+
     def inputs(self, media: list[PromptMedia], timing: VisionTiming) -> dict[str, Any]:
         """`generate`'s image arguments: kept features plus those of the other media, encoded in one batch."""
         if not media:
