@@ -2,8 +2,11 @@
 
 Each side has its own conversation (pages `compare_a` and `compare_b` in the workspace), so each
 model keeps its own history for follow-ups, and the pair's ids travel in the URL (`?ab=A~B`): a
-refresh shows the same comparison. Asking adds the same question, with the same media on the
-first turn, to both; the answers run on the server (`model_backend.runs`) like the chat pages'.
+refresh shows the same comparison. A side that is a local checkpoint has its own precision and
+quantization; each conversation keeps the LoadSpec it last answered with, and a fresh session (a
+refresh, another page and back) starts that side's picker from it. Asking adds the same question,
+with the same media on the first turn, to both; the answers run on the server
+(`model_backend.runs`) like the chat pages'.
 
 Both answer at once when both checkpoints fit in the model pool together. Whether they do is
 found out by loading them (B, then A): if loading A pushed B out of the pool, or the pool refuses
@@ -28,7 +31,15 @@ from model_backend.conversation import Conversation, ConversationError, ImageAtt
 from model_backend.engines.factory import Target
 from model_backend.pool import PoolFullError
 from model_backend.runs import AnswerRun, explain
-from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec, SettingsError
+from model_backend.settings import (
+    DTYPES,
+    QUANTIZATIONS,
+    GenerationSettings,
+    LoadSpec,
+    ServerSpec,
+    SettingsError,
+    resolve_dtype,
+)
 from model_backend.store import StoreError
 from model_backend.word_diff import DiffRun, diff_words, shared_share
 from model_backend.workspace import LiveConversation
@@ -73,7 +84,7 @@ def render() -> None:
     for side in SIDES:
         with columns[side]:
             st.subheader(t("compare.model_a") if side == "a" else t("compare.model_b"))
-            choices[side] = model_picker(side)
+            choices[side] = model_picker(side, restored=_answered_with(lives[side]))
             if choices[side].problem is not None:
                 st.warning(language.render(choices[side].problem))
 
@@ -177,13 +188,17 @@ def _source_label(source: str) -> str:
     }[source]
 
 
-def model_picker(side: str, prefix: str = "compare") -> Choice:
+def model_picker(side: str, prefix: str = "compare", restored: LoadSpec | None = None) -> Choice:
     """Where side `side`'s answers come from: A starts on the session's checkpoint, B on a demo one.
 
-    `prefix` starts the widgets' keys (the Batch page's A/B form draws the same pickers as `batch_ab`)."""
+    A local checkpoint comes with its precision and quantization (the session's checkpoint keeps
+    its own, set in Settings). `prefix` starts the widgets' keys (the Batch page's A/B form draws
+    the same pickers as `batch_ab`). `restored` is what this side last answered with: widgets not
+    drawn yet in this session start from it (a widget keeps its own value once drawn)."""
     admin = access.is_admin()
     sources = ADMIN_SOURCES if admin else USER_SOURCES
-    default = "current" if side == "a" else ("demo" if admin else "offered")
+    seeded = _source_of(restored, sources) if restored is not None else None
+    default = seeded or ("current" if side == "a" else ("demo" if admin else "offered"))
     source = st.selectbox(
         t("compare.source"),
         sources,
@@ -201,35 +216,99 @@ def model_picker(side: str, prefix: str = "compare") -> Choice:
         return Choice(target, _label(target))
     if source == "server":
         return _server_choice(side, prefix)
+    seed = restored if seeded == source else None  # the restored spec seeds only its own source's widgets
     if source == "demo":
+        wanted = seed.checkpoint if seed is not None else DEFAULT_B if side == "b" else "demo"
         checkpoint = st.selectbox(
-            t("compare.demo"),
-            DEMO_IDS,
-            index=DEMO_IDS.index(DEFAULT_B if side == "b" else "demo"),
-            key=f"{prefix}_{side}_demo",
+            t("compare.demo"), DEMO_IDS, index=DEMO_IDS.index(wanted), key=f"{prefix}_{side}_demo"
         )
-        return _local(checkpoint)
+        return _local(checkpoint, **_load_options(side, prefix, seed))
     if source in ("catalog", "offered"):
         names = [e.name for e in CATALOG if not e.server_only] if source == "catalog" else _offered()
+        wanted = seed.checkpoint if seed is not None else DEFAULT_B if source == "offered" and side == "b" else None
         checkpoint = st.selectbox(
             t("compare.checkpoint"),
             names,
-            index=names.index(DEFAULT_B) if source == "offered" and side == "b" and DEFAULT_B in names else 0,
+            index=names.index(wanted) if wanted in names else 0,
             key=f"{prefix}_{side}_{source}",
         )
-        return _local(checkpoint)
+        return _local(checkpoint, **_load_options(side, prefix, seed))
     if source == "hub":
         checkpoint = st.text_input(
-            t("compare.hub_id"), key=f"{prefix}_{side}_hub", placeholder="OpenGVLab/InternVL2-1B"
+            t("compare.hub_id"),
+            value=seed.checkpoint if seed is not None else "",
+            key=f"{prefix}_{side}_hub",
+            placeholder="OpenGVLab/InternVL2-1B",
         )
         allow = st.checkbox(
-            t("compare.allow_code"), key=f"{prefix}_{side}_allow_code", help=t("compare.allow_code_help")
+            t("compare.allow_code"),
+            value=seed is not None and seed.allow_remote_code,
+            key=f"{prefix}_{side}_allow_code",
+            help=t("compare.allow_code_help"),
         )
-        return _local(checkpoint, allow_remote_code=allow)
-    folder = st.text_input(t("compare.folder"), key=f"{prefix}_{side}_folder")
+        return _local(checkpoint, allow_remote_code=allow, **_load_options(side, prefix, seed))
+    folder = st.text_input(
+        t("compare.folder"), value=seed.checkpoint if seed is not None else "", key=f"{prefix}_{side}_folder"
+    )
+    options = _load_options(side, prefix, seed)
     if folder.strip() and not Path(folder.strip()).expanduser().is_dir():
         return Choice(None, folder, Text("compare.folder_missing", {"folder": folder.strip()}))
-    return _local(folder)
+    return _local(folder, **options)
+
+
+def _load_options(side: str, prefix: str, seed: LoadSpec | None) -> dict[str, str]:
+    """This side's precision and quantization (as in Settings; "auto" and none to start with)."""
+    precision, quantization = st.columns(2)
+    auto = t("settings.precision.auto", dtype=resolve_dtype("auto"))
+    quantized = {
+        "none": t("settings.quant.none"),
+        "8bit": t("settings.quant.8bit"),
+        "4bit": t("settings.quant.4bit"),
+    }
+    dtype = precision.selectbox(
+        t("settings.precision"),
+        DTYPES,
+        index=DTYPES.index(seed.dtype) if seed is not None else 0,
+        format_func={d: auto if d == "auto" else d for d in DTYPES}.__getitem__,  # worded now: AppTest calls it off-run
+        help=t("settings.precision_help"),
+        key=f"{prefix}_{side}_dtype",
+    )
+    quant = quantization.selectbox(
+        t("settings.quantization"),
+        QUANTIZATIONS,
+        index=QUANTIZATIONS.index(seed.quantization) if seed is not None else 0,
+        format_func=quantized.__getitem__,
+        key=f"{prefix}_{side}_quant",
+    )
+    return {"dtype": dtype, "quantization": quant}
+
+
+def _answered_with(live: LiveConversation) -> LoadSpec | None:
+    """The local checkpoint (and its precision) a stored side last answered with, if any."""
+    saved = live.settings.get("load_spec") if live.stored else None
+    if not saved:
+        return None
+    try:
+        return LoadSpec(**saved)
+    except (TypeError, SettingsError):  # written by another version: the picker's defaults
+        return None
+
+
+def _source_of(spec: LoadSpec, sources: tuple[str, ...]) -> str | None:
+    """Which of `sources` offers `spec`: the session's checkpoint, a demo, the catalog, the offered list,
+    a folder or a hub id."""
+    checkpoint = spec.checkpoint
+    if model_cache.target() == spec:
+        return "current"
+    if "demo" in sources and checkpoint in DEMO_IDS:
+        return "demo"
+    if "catalog" in sources and checkpoint in {e.name for e in CATALOG if not e.server_only}:
+        return "catalog"
+    if "offered" in sources:
+        return "offered" if checkpoint in _offered() else None
+    if "folder" in sources and Path(checkpoint).expanduser().is_dir():
+        return "folder"
+    return "hub" if "hub" in sources else None
 
 
 def _offered() -> list[str]:
@@ -238,11 +317,11 @@ def _offered() -> list[str]:
     return list(dict.fromkeys([*resident, *access.policy().allowed_checkpoints()]))
 
 
-def _local(checkpoint: str, allow_remote_code: bool = False) -> Choice:
+def _local(checkpoint: str, allow_remote_code: bool = False, dtype: str = "auto", quantization: str = "none") -> Choice:
     checkpoint = checkpoint.strip()
     if not checkpoint:
         return Choice(None, "", Text("compare.no_checkpoint"))
-    spec = LoadSpec(checkpoint, allow_remote_code=allow_remote_code)
+    spec = LoadSpec(checkpoint, dtype=dtype, quantization=quantization, allow_remote_code=allow_remote_code)  # type: ignore[arg-type]
     resident = frozenset(r.spec for r in services().pool.residents())
     refusal = access.policy().refusal(spec, access.role(), resident)
     return Choice(None if refusal else spec, checkpoint, refusal)

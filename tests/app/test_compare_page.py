@@ -174,6 +174,8 @@ def test_the_page_in_chinese() -> None:
     assert app.title[0].value == "模型对比"
     assert [s.value for s in app.subheader][:2] == ["模型 A", "模型 B"]
     assert app.selectbox(key="compare_b_source").format_func("demo") == "演示检查点"
+    assert app.selectbox(key="compare_b_dtype").label == "精度" and app.selectbox(key="compare_b_quant").label == "量化"
+    assert app.selectbox(key="compare_b_quant").format_func("8bit") == "8 位（bitsandbytes）"
     assert app.chat_input[0].placeholder == "向两个模型提问…"
     assert "没有图片：问题将以纯文本发给两个模型。" in [c.value for c in app.caption]
     app.selectbox(key="compare_b_source").set_value("folder").run()
@@ -182,3 +184,52 @@ def test_the_page_in_chinese() -> None:
     ask(app, "你好")  # Ask repeats the side's own problem and asks neither model
     assert [e.value for e in app.error] == ["服务器上没有文件夹 /no/such/folder。请检查路径。"]
     assert all(not live.conversation.turns for live in pair(app))
+
+
+def test_one_checkpoint_in_two_precisions_loads_two_pool_entries_and_survives_a_refresh() -> None:
+    from components.model_cache import services
+
+    float32, bfloat16 = LoadSpec("demo", dtype="float32"), LoadSpec("demo", dtype="bfloat16")
+    app = open_compare()
+    assert app.selectbox(key="compare_b_dtype").value == "auto"  # the default, as in Settings
+    assert app.selectbox(key="compare_b_quant").value == "none"
+    assert app.selectbox(key="compare_b_dtype").format_func("auto").startswith("auto (")
+    app.selectbox(key="compare_a_source").set_value("demo").run()
+    app.selectbox(key="compare_a_dtype").set_value("float32")
+    app.selectbox(key="compare_b_demo").set_value("demo")
+    app.selectbox(key="compare_b_dtype").set_value("bfloat16").run()
+    ask(app, "Describe it.")
+    wait_both_done(app, turns=1)
+
+    resident = {r.spec for r in services().pool.residents()}
+    assert {float32, bfloat16} <= resident  # two pool entries: the same weights in two precisions
+    a, b = pair(app)
+    assert a.settings["load_spec"]["dtype"] == "float32" and b.settings["load_spec"]["dtype"] == "bfloat16"
+    expected_a = _own_answer(float32, "Describe it.")
+    expected_b = _own_answer(bfloat16, "Describe it.")
+    assert a.conversation.turns[0].answer == expected_a and b.conversation.turns[0].answer == expected_b
+    shown = [m.markdown[0].value for m in app.chat_message if m.markdown]
+    assert expected_a in shown and expected_b in shown  # both answers on the page
+
+    link = app.query_params["ab"]
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)  # a refresh: a new session, same browser
+    again.session_state["owner"] = app.session_state["owner"]
+    again.run()
+    again.query_params["ab"] = link[0] if isinstance(link, list) else link
+    again.switch_page(PAGE).run()
+    assert not again.exception, again.exception
+    assert again.session_state["compare_pair"] == (a.id, b.id)
+    for side, dtype in (("a", "float32"), ("b", "bfloat16")):
+        assert again.selectbox(key=f"compare_{side}_source").value == "demo"
+        assert again.selectbox(key=f"compare_{side}_demo").value == "demo"
+        assert again.selectbox(key=f"compare_{side}_dtype").value == dtype
+        assert again.selectbox(key=f"compare_{side}_quant").value == "none"
+
+
+def _own_answer(spec: LoadSpec, question: str) -> str:
+    from components.model_cache import services
+
+    conversation = Conversation()
+    conversation.ask(question)
+    with services().factory.lease(spec) as engine:
+        return engine.stream(conversation, GenerationSettings(), threading.Event()).text()
