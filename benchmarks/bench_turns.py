@@ -13,7 +13,9 @@ regenerate of the third, answered by two engines sharing that model:
 
 Turns are interleaved (which engine goes first alternates), every answer is checked equal between
 the two (greedy, a fixed number of new tokens), and the script prints the time-to-first-token
-ratios (cache / no cache) and each answer's stages. `--check-batching` also tells whether
+ratios (cache / no cache) and each answer's stages. Then turn 1 about new photos a few times
+(the caches cannot help there: the ratio must stay near 1), and encode-while-typing: a question
+sent after `encode_ahead` finished against one sent right after the attach. `--check-batching` also tells whether
 encoding two images one by one gives the same features as one batch (it must, for a kept image's
 features to be exact next to a fresh one's) in the chosen dtype.
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -41,7 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from media_factory import make_photo  # noqa: E402
 
-from model_backend.conversation import Conversation, ImageAttachment  # noqa: E402
+from model_backend.conversation import Conversation, ImageAttachment, Turn  # noqa: E402
 from model_backend.demo_checkpoint import make_demo_checkpoint  # noqa: E402
 from model_backend.engines.local import LocalEngine  # noqa: E402
 from model_backend.loading import load_model  # noqa: E402
@@ -118,10 +121,54 @@ def check_batching(loaded, photo: bytes, max_tiles: int) -> str:
     return f"features apart != one batch ({loaded.dtype}, {device}): max abs difference {diff:.3g}"
 
 
+def first_turns(engines: dict[str, LocalEngine], settings: GenerationSettings, rounds: int) -> list[float]:
+    """Turn 1 about a photo neither engine has seen, `rounds` times, alternating who goes first."""
+    ratios = []
+    for index in range(rounds):
+        photo = ImageAttachment(make_photo(1000, 500, seed=100 + index), "photo.jpg")
+        waits = {}
+        for name in list(engines) if index % 2 == 0 else list(reversed(engines)):
+            conversation = Conversation()
+            conversation.ask(QUESTIONS[0], images=(photo,))
+            waits[name] = ttft(engines[name], conversation, settings)[1].time_to_first_token_s
+        ratios.append(waits["cache"] / waits["no cache"])
+        print(f"turn 1 (new photo {index + 1}): cache {waits['cache']:.2f} s, no cache {waits['no cache']:.2f} s")
+    return ratios
+
+
+def encode_ahead_rounds(engine: LocalEngine, settings: GenerationSettings, rounds: int) -> list[float]:
+    """A question sent once `encode_ahead` finished (the user typed slower than the encoder) against
+    one sent right after the attach, each about a photo the engine has not seen; alternating."""
+    ratios = []
+    for index in range(rounds):
+        waits = {}
+        for kind in ("ahead", "at once") if index % 2 == 0 else ("at once", "ahead"):
+            photo = ImageAttachment(make_photo(1000, 500, seed=200 + 2 * index + (kind == "ahead")), "photo.jpg")
+            if kind == "ahead":
+                typing = Conversation([Turn(question="", images=(photo,))])
+                engine.encode_ahead(typing, settings, threading.Event())
+            conversation = Conversation()
+            conversation.ask(QUESTIONS[0], images=(photo,))
+            stats = ttft(engine, conversation, settings)[1]
+            waits[kind] = stats.time_to_first_token_s
+            computed, reused = (int((stats.stages or {}).get(key, 0)) for key in ("prefill_tokens", "reused_tokens"))
+            print(
+                f"encode ahead {index + 1} {kind:7}: first token {stats.time_to_first_token_s:6.2f} s "
+                f"({computed} tokens computed, {reused} reused)"
+            )
+        ratios.append(waits["ahead"] / waits["at once"])
+    return ratios
+
+
+def _span(values: list[float]) -> str:
+    return f"range {min(values):.2f}-{max(values):.2f}x"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-tiles", type=int, default=6)
     parser.add_argument("--new-tokens", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="new-photo turn-1 and encode-ahead rounds")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
     parser.add_argument("--check-batching", action="store_true", help="also compare per-image and batched features")
@@ -176,9 +223,16 @@ def main() -> int:
                 f"{stats.tiles}, vision cache hits {int(stages.get('vision_cache_hits', 0))})"
             )
         print(f"{label:13} cache / no cache: {ratio:.2f}x, answers {'equal' if same else 'DIFFER'}")
+    fresh = first_turns(engines, settings, args.rounds)
+    ahead = encode_ahead_rounds(engines["cache"], settings, args.rounds)
     print("\nsummary (time to first token, cache / no cache):")
     for label, ratio, same in rows:
         print(f"  {label:13} {ratio:.2f}x{'' if same else '  (answers differ!)'}")
+    print(f"  turn 1, {args.rounds} new photos: median {statistics.median(fresh):.2f}x ({_span(fresh)})")
+    print(
+        f"encode while typing: a question sent after the encoding / right after the attach: median "
+        f"{statistics.median(ahead):.2f}x ({_span(ahead)}, {args.rounds} rounds)"
+    )
     if args.check_batching:
         print(check_batching(loaded, photo, args.max_tiles))
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -40,6 +40,9 @@ def describe(stats: AnswerStats, lang: str = DEFAULT_LANGUAGE) -> str:
     hits = int((stats.stages or {}).get("vision_cache_hits", 0))
     if hits:
         parts.append(text(lang, "stats.reused_one") if hits == 1 else text(lang, "stats.reused_many", count=hits))
+    reused = int((stats.stages or {}).get("reused_tokens", 0))
+    if reused:
+        parts.append(text(lang, "stats.prompt_reused", count=f"{reused:,}"))
     return " · ".join(parts)
 
 

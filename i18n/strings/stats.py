@@ -12,6 +12,7 @@ EN = {
     "stats.peak_gpu": "peak GPU {memory} GB",
     "stats.reused_one": "vision features reused for 1 image",
     "stats.reused_many": "vision features reused for {count} images",
+    "stats.prompt_reused": "{count} prompt tokens already computed",
     # Where the time went
     "stats.where_time": "Where the time went",
     "stats.column_stage": "Stage",
@@ -54,6 +55,7 @@ ZH = {
     "stats.peak_gpu": "GPU 峰值 {memory} GB",
     "stats.reused_one": "复用了 1 张图片的视觉特征",
     "stats.reused_many": "复用了 {count} 张图片的视觉特征",
+    "stats.prompt_reused": "{count} 个提示词元已计算过",
     "stats.where_time": "时间花在哪里",
     "stats.column_stage": "阶段",
     "stats.column_time": "耗时",

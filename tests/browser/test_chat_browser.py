@@ -35,6 +35,29 @@ def test_image_chat_streams_tokens_and_shows_stats(page) -> None:
     screenshot(page, "image-chat")
 
 
+def test_a_follow_up_about_the_photo_shows_its_stages_and_reused_tokens(page) -> None:
+    set_max_new_tokens(page, 16)
+    go(page, "Image chat")
+    page.get_by_test_id("stButtonGroup").get_by_text("Example").click()
+    wait_idle(page)
+    ask(page, "What is in this picture?")
+    wait_answer_done(page, 2)
+    ask(page, "And what colours does it have?")
+    caption = wait_answer_done(page, 4)
+    reused = re.search(r"([\d,]+) prompt tokens already computed", caption)
+    assert reused and int(reused.group(1).replace(",", "")) > 256, caption  # the photo's tokens at least
+    assert "vision features reused for 1 image" in caption
+    follow_up = messages(page).nth(3)
+    follow_up.get_by_text("Where the time went").click()
+    stages = follow_up.get_by_test_id("stExpander").filter(has_text="Where the time went").first
+    stages.get_by_text(re.compile(r"[\d,]+ tokens computed, [\d,]+ reused")).wait_for()
+    table = stages.inner_text()
+    assert "skipped: features of 1 image kept" in table, table
+    assert re.search(r"Prefill\s+[\d.]+ (ms|s)\s+[\d,]+ tokens computed, (?!0 reused)[\d,]+ reused", table), table
+    wait_idle(page)  # the run that streamed the answer has ended: no streaming placeholder left
+    screenshot(page, "follow-up-stages")
+
+
 def test_stop_keeps_partial_answer_and_the_worker_stops(page, server) -> None:
     set_max_new_tokens(page, 4000)
     go(page, "Image chat")
