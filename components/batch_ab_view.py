@@ -3,8 +3,9 @@
 The new-run form draws the Compare page's two model pickers (`compare_view.model_picker`) when A/B
 is on; the dataset, the settings, the job, cancel and resume are the Batch page's own. A run's
 panel shows both sides' progress, how the two run (side by side, or A then B when they do not fit
-in memory together), a per-model score table, the joint table with a "disagree only" filter, and
-the downloads of the joint table.
+in memory together), a per-model score table, the joint table with a "disagree only" filter,
+either side of a row opened as a conversation (the Batch page's own way, with that side's
+checkpoint), and the downloads of the joint table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import streamlit as st
 
 from components import compare_view, identity, language
 from components.language import t
-from model_backend.batch_ab import ONE_AFTER_OTHER, SIDES, TOGETHER, summarize_ab, to_csv, to_jsonl
+from model_backend.batch_ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
 from model_backend.batch_jobs import BatchRegistry, BatchRun
 from model_backend.engines.factory import Target
 
@@ -37,10 +38,19 @@ def pickers() -> tuple[Target | None, Target | None]:
     return targets[0], targets[1]
 
 
-def panel(run: BatchRun, registry: BatchRegistry, status: str, controls: Callable[[BatchRun], None]) -> None:
-    """An A/B run: progress per side, its controls (the Batch page's), scores, the joint table."""
+def panel(
+    run: BatchRun,
+    registry: BatchRegistry,
+    status: str,
+    controls: Callable[[BatchRun], None],
+    open_result: Callable[[BatchRun, int | None], None],
+) -> None:
+    """An A/B run: progress per side, its controls, scores, the joint table, opening a row's side.
+
+    `controls` and `open_result` (a result's `seq` as a conversation) are the Batch page's own."""
     who = identity.owner()
-    rows = registry.joint(run.id, who)
+    results = registry.results(run.id, who)
+    rows = joint_rows(results)
     questions = run.total // 2
     answered = {side: sum(1 for row in rows if row[f"done_{side}"]) for side in SIDES}
     errors = t("batch.errors_none") if not run.errors else t("batch.errors_some", count=f"{run.errors:,}")
@@ -57,7 +67,9 @@ def panel(run: BatchRun, registry: BatchRegistry, status: str, controls: Callabl
         st.caption(t("batch.no_results"))
         return
     _scores(run, rows)
-    _table(run, rows)
+    shown = _table(run, rows)
+    if shown:
+        _open_row(run, shown, results, open_result)
     _downloads(run, registry)
 
 
@@ -100,14 +112,15 @@ def _scores(run: BatchRun, rows: list[dict]) -> None:
     st.caption(t("batch_ab.disagree_count", count=f"{summary['disagree']:,}", compared=f"{summary['compared']:,}"))
 
 
-def _table(run: BatchRun, rows: list[dict]) -> None:
+def _table(run: BatchRun, rows: list[dict]) -> list[dict]:
+    """The joint table (all rows, or those where the two disagree); the rows it shows."""
     import pandas as pd
 
     only = st.toggle(t("batch_ab.disagree_only"), key=f"batch_ab_disagree_{run.id}", help=t("batch_ab.disagree_help"))
     shown = [row for row in rows if row["agree"] is False] if only else rows
     if not shown:
         st.caption(t("batch_ab.no_disagreement"))
-        return
+        return []
     st.dataframe(
         pd.DataFrame([_table_row(row) for row in shown[:TABLE_ROWS]]),
         hide_index=True,
@@ -130,6 +143,35 @@ def _table(run: BatchRun, rows: list[dict]) -> None:
         st.caption(t("batch.table_cut", shown=f"{TABLE_ROWS:,}", total=f"{len(shown):,}"))
     else:
         st.caption(t("batch_ab.table_count", shown=f"{len(shown):,}", total=f"{len(rows):,}"))
+    return shown[:TABLE_ROWS]
+
+
+def _open_row(
+    run: BatchRun, shown: list[dict], results: list[dict], open_result: Callable[[BatchRun, int | None], None]
+) -> None:
+    """Pick a row of the table and a side, and open that side's answer as a conversation."""
+    seqs = {(r.get("side"), r.get("line"), int(r.get("turn") or 0)): r["seq"] for r in results}
+    labels = {}
+    for row in shown:
+        labels[(row.get("line"), int(row.get("turn") or 0))] = (
+            f"{_table_row(row)['row']} · {(row.get('question') or '')[:60]}"
+        )
+    names = {"a": t("batch_ab.model_a"), "b": t("batch_ab.model_b")}
+    pick, which, button = st.columns([3, 1, 1], vertical_alignment="bottom")
+    key = pick.selectbox(
+        t("batch.open_label"), list(labels), format_func=labels.__getitem__, key=f"batch_ab_open_row_{run.id}"
+    )
+    side = which.selectbox(
+        t("batch_ab.open_side"), list(SIDES), format_func=names.__getitem__, key=f"batch_ab_open_side_{run.id}"
+    )
+    if button.button(
+        t("batch.open"), icon=":material/chat:", key=f"batch_ab_open_{run.id}", help=t("batch_ab.open_help")
+    ):
+        seq = seqs.get((side, *key)) if key is not None else None
+        if seq is None:
+            st.error(t("batch_ab.open_unanswered", model=names[side or "a"]))
+            return
+        open_result(run, seq)
 
 
 def _table_row(row: dict) -> dict:

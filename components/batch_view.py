@@ -290,7 +290,7 @@ def _live(run_id: str) -> None:
 
 def _panel(run: BatchRun) -> None:
     if run.ab:
-        batch_ab_view.panel(run, registry(), _status(run), _controls)
+        batch_ab_view.panel(run, registry(), _status(run), _controls, _open_conversation)
         return
     _progress(run)
     _controls(run)

@@ -440,11 +440,12 @@ class BatchRegistry:
 
     def conversation(self, run_id: str, owner: str, seq: int) -> tuple[Page, Conversation, dict] | None:
         """One result as a chat: the row's media and questions (earlier turns with their references
-        as answers, as the run asked them), the prediction as the last answer; its page and settings."""
-        row = self._row(run_id, owner, "dataset, media_root, confine, folder, settings, options, target")
+        as answers, as the run asked them), the prediction as the last answer; its page and settings
+        (with the checkpoint of the result's side, for either side of an A/B run)."""
+        row = self._row(run_id, owner, "dataset, media_root, confine, folder, settings, options, target, target_b")
         if row is None:
             return None
-        dataset, media_root, confine, folder, settings, options, stored = row
+        dataset, media_root, confine, folder, settings, options, stored, stored_b = row
         with self._lock:
             found = self._db.execute("SELECT body FROM results WHERE run_id = ? AND seq = ?", (run_id, seq)).fetchone()
         if found is None:
@@ -482,7 +483,7 @@ class BatchRegistry:
             last.error = str(result["error"])
         page: Page = "video" if video is not None else "multi" if len(images) > 1 else "image"
         saved: dict = {"generation": json.loads(settings)}
-        target = json.loads(stored)
+        target = json.loads(stored_b if result.get("side") == "b" and stored_b else stored)
         if target.get("kind") == "local":
             saved["load_spec"] = target["spec"]
         return page, conversation, saved

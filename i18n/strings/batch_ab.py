@@ -22,6 +22,12 @@ EN = {
     "batch_ab.col.p90": "Latency p90 (s)",
     "batch_ab.disagree_count": "The two models disagree on {count} of {compared} questions both answered.",
     "batch_ab.disagree_only": "Only rows where they disagree",
+    "batch_ab.open_side": "Answer of",
+    "batch_ab.open_help": (
+        "Open this row on its chat page (image, images or video) with the chosen model's answer, and"
+        " that model's checkpoint for follow-up questions."
+    ),
+    "batch_ab.open_unanswered": "{model} has not answered this row yet.",
     "batch_ab.disagree_help": (
         "Questions whose two predictions differ once case, punctuation, articles and spacing are ignored "
         "(as the relaxed score compares), and questions only one model could answer."
@@ -54,6 +60,9 @@ ZH = {
     "batch_ab.col.p90": "延迟 p90（秒）",
     "batch_ab.disagree_count": "在两个模型都回答了的 {compared} 个问题中，有 {count} 个答案不一致。",
     "batch_ab.disagree_only": "只看答案不一致的行",
+    "batch_ab.open_side": "谁的回答",
+    "batch_ab.open_help": "在对应的对话页面（图片、多图或视频）打开这一行，以所选模型的回答作为回答，并用该模型的检查点继续追问。",
+    "batch_ab.open_unanswered": "{model}还没有回答这一行。",
     "batch_ab.disagree_help": "忽略大小写、标点、冠词和空格后（与宽松匹配的比较方式相同）两个预测仍不同的问题，以及只有一个模型答出的问题。",
     "batch_ab.no_disagreement": "到目前为止，两个模型在每个问题上的答案都一致。",
     "batch_ab.col.prediction_a": "预测 A",

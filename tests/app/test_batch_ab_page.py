@@ -146,3 +146,40 @@ def test_the_ab_form_in_chinese() -> None:
     assert app.get("progress")[0].proto.text == "已完成 · A 4 · B 4 / 4 个问题已回答 · 错误：2"
     assert app.toggle(key=f"batch_ab_disagree_{run_id}").label == "只看答案不一致的行"
     assert "显示 4 / 4 个问题。" in [c.value for c in app.caption]
+    assert app.selectbox(key=f"batch_ab_open_side_{run_id}").label == "谁的回答"
+    assert app.selectbox(key=f"batch_ab_open_side_{run_id}").format_func("b") == "模型 B"
+    assert app.button(key=f"batch_ab_open_{run_id}").label == "作为对话打开"
+    assert app.selectbox(key="batch_ab_b_dtype").label == "精度"
+
+
+def test_either_side_of_a_row_opens_as_a_conversation_with_that_sides_checkpoint_and_precision() -> None:
+    from components import batch_view
+    from components.model_cache import services
+
+    app = open_batch()
+    app.toggle(key="batch_ab").set_value(True).run()
+    app.selectbox(key="batch_ab_b_demo").set_value("demo")  # the same checkpoint in another precision
+    app.selectbox(key="batch_ab_b_dtype").set_value("float32").run()
+    assert app.selectbox(key="batch_ab_b_quant").value == "none"
+    run_id = start_ab(app)
+    wait_done(app, run_id)
+    owner = app.session_state["owner"]
+    joint = batch_view.registry().joint(run_id, owner)
+    assert [r["checkpoint_a"] for r in joint[:3]] == [r["checkpoint_b"] for r in joint[:3]] == ["demo"] * 3
+    assert app.selectbox(key=f"batch_ab_open_side_{run_id}").format_func("b") == "Model B"
+
+    for record, side, spec in ((joint[0], "b", LoadSpec("demo", dtype="float32")), (joint[1], "a", LoadSpec("demo"))):
+        app.selectbox(key=f"batch_ab_open_row_{run_id}").set_value((record["line"], int(record.get("turn") or 0)))
+        app.selectbox(key=f"batch_ab_open_side_{run_id}").set_value(side)
+        app.button(key=f"batch_ab_open_{run_id}").click().run()
+        assert not app.exception, app.exception
+        assert app.title[0].value == "Image chat"
+        chat = [m.markdown[0].value for m in app.chat_message if m.markdown]
+        assert chat[:2] == [record["question"], record[f"prediction_{side}"]]
+        conversation_id = app.query_params["c"]
+        conversation_id = conversation_id[0] if isinstance(conversation_id, list) else conversation_id
+        opened = services().workspace.open(conversation_id, owner)
+        assert LoadSpec(**opened.settings["load_spec"]) == spec  # follow-ups go to that side's model
+        assert app.session_state["load_spec"] == spec
+        app.switch_page(PAGE).run()
+        assert not app.exception, app.exception
