@@ -157,7 +157,7 @@ def _open_row(
             f"{_table_row(row)['row']} · {(row.get('question') or '')[:60]}"
         )
     names = {"a": t("batch_ab.model_a"), "b": t("batch_ab.model_b")}
-    pick, which, button = st.columns([3, 1, 1], vertical_alignment="bottom")
+    pick, which, button = st.columns([5, 2, 3], vertical_alignment="bottom")
     key = pick.selectbox(
         t("batch.open_label"), list(labels), format_func=labels.__getitem__, key=f"batch_ab_open_row_{run.id}"
     )
