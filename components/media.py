@@ -237,6 +237,20 @@ def tile_plan(data: bytes, max_tiles: int, config: ImageConfig | None = None) ->
 
 
 def show_tile_preview(image: ImageAttachment, max_tiles: int) -> None:
-    png, caption = tile_preview(image.data, max_tiles, image_config(), language.current())
+    config = image_config()
+    png, caption = tile_preview(image.data, max_tiles, config, language.current())
     st.image(png, caption=t("image_input.tile_grid"))
     st.caption(caption)
+    seconds = _expected_vision_seconds(tile_plan(image.data, max_tiles, config).tile_count)
+    if seconds is not None:
+        st.caption(t("image_input.encoder_estimate", seconds=f"{seconds:.1f}"))
+
+
+def _expected_vision_seconds(tiles: int) -> float | None:
+    """On a CPU, the vision encoder's expected time for `tiles`, at the rate measured on this machine."""
+    from components import model_cache, state
+
+    if state.backend() == "server":
+        return None
+    expected = getattr(model_cache.resident_engine(state.load_spec()), "expected_vision_seconds", None)
+    return expected(tiles) if expected is not None else None

@@ -120,3 +120,11 @@ def test_the_registry_starts_one_job_per_attachment_and_cancels_a_replaced_one(l
     answer.text()
     assert answer.stats.stages["tiles_encoded"] == 0
     assert registry.start("c2", spec, Conversation(), SETTINGS) is None  # no media: nothing to do
+
+
+def test_the_encoders_rate_here_gives_the_expected_time_of_a_new_image(loaded) -> None:
+    engine = LocalEngine(loaded)
+    assert engine.expected_vision_seconds(7) is None  # nothing measured yet
+    assert engine.encode_ahead(pending(ImageAttachment(make_photo(900, 600, seed=6))), SETTINGS, threading.Event())
+    one, seven = engine.expected_vision_seconds(1), engine.expected_vision_seconds(7)
+    assert one is not None and one > 0 and seven == pytest.approx(7 * one)

@@ -23,6 +23,9 @@ EN = {
     "image_input.example.objects": "Objects",
     "image_input.example.objects_prompt": "Please detect the orange in this image with a bounding box.",
     "image_input.tile_grid": "How the model sees it: the tile grid",
+    "image_input.encoder_estimate": (
+        "Vision encoder on this machine's CPU: about {seconds} s for these tiles (at the rate of its last image)"
+    ),
     "image_input.tiles_fixed": (
         "One {size}px tile: this model does not tile images (max tiles does not apply) → {tokens} visual tokens"
     ),
@@ -84,6 +87,7 @@ ZH = {
     "image_input.example.objects": "物体",
     "image_input.example.objects_prompt": "请用边界框框出图中的橙子。",
     "image_input.tile_grid": "模型眼中的图片：图块网格",
+    "image_input.encoder_estimate": "本机 CPU 上的视觉编码器：这些图块约需 {seconds} 秒（按上一张图片的速度估算）",
     "image_input.tiles_fixed": "一个 {size}px 图块：此模型不切分图片（“最大图块数”不起作用）→ {tokens} 个视觉 token",
     "image_input.tiles_grid": "{columns}×{rows} 的 {size}px 图块网格 = {tiles} 个图块 → {tokens} 个视觉 token（最大图块数 {max_tiles}）",
     "image_input.tiles_grid_thumbnail": "{columns}×{rows} 的 {size}px 图块网格 + 1 张缩略图 = {tiles} 个图块 → {tokens} 个视觉 token（最大图块数 {max_tiles}）",

@@ -112,6 +112,12 @@ class LocalEngine:
         """The most memory its caches of vision features and KV prefixes will hold."""
         return (self.vision_cache.capacity_bytes + self.prefix_cache.capacity_bytes) / 1024**3
 
+    def expected_vision_seconds(self, tiles: int) -> float | None:
+        """On a CPU, what encoding `tiles` tiles will take, from the last encoding's rate here (None: on
+        a GPU, where it is quick, or nothing encoded yet)."""
+        rate = self.vision.seconds_per_tile
+        return None if rate is None or not self.vision.on_cpu else rate * tiles
+
     def context_window(self) -> int | None:
         return self.loaded.context_tokens
 

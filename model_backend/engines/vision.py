@@ -57,6 +57,9 @@ class VisionStage:
         self.media_cache = MediaCache(cache_size)
         self.takes_features = "visual_features" in inspect.signature(model.generate).parameters
         self.vision_cache = VisionCache(vision_cache_mb if self.takes_features else 0)
+        self.on_cpu = vision_placement(model)[0].type == "cpu"
+        #: The encoder's last measured rate on this machine (None until it has encoded something).
+        self.seconds_per_tile: float | None = None
 
     def prepare(self, media: ImageAttachment | VideoAttachment, budget: int) -> PromptMedia:
         """Kept features if this media was encoded under the same tile plan, else its pixel tiles."""
@@ -108,6 +111,7 @@ class VisionStage:
                 if self.vision_cache.enabled:
                     self.vision_cache.put(item.key, item.features, tuple(item.tiles))
             timing.encoder_s = time.perf_counter() - started
+            self.seconds_per_tile = timing.encoder_s / timing.tiles_encoded
         timing.done_at = time.perf_counter()
         kept = [m.features for m in media]
         visual_features = kept[0] if len(kept) == 1 else torch.cat(kept)  # type: ignore[arg-type]

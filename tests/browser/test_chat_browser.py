@@ -42,6 +42,8 @@ def test_a_follow_up_about_the_photo_shows_its_stages_and_reused_tokens(page) ->
     wait_idle(page)
     ask(page, "What is in this picture?")
     wait_answer_done(page, 2)
+    # The image was encoded (ahead of the question): the tile preview now says what that costs here.
+    page.get_by_text(re.compile(r"Vision encoder on this machine's CPU: about [\d.]+ s")).wait_for()
     ask(page, "And what colours does it have?")
     caption = wait_answer_done(page, 4)
     reused = re.search(r"([\d,]+) prompt tokens already computed", caption)
