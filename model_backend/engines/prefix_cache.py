@@ -32,13 +32,12 @@ parity suite checks that greedy answers still equal `model.chat`'s (DESIGN.md, i
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 
 import torch
 from transformers import DynamicCache
 
-from model_backend.engines.vision_cache import megabytes_from_env, tensor_bytes
+from model_backend.engines.vision_cache import BoundedCache, megabytes_from_env, tensor_bytes
 
 PREFIX_CACHE_ENV = "INTERNVL_PREFIX_CACHE_MB"
 DEFAULT_PREFIX_CACHE_MB = 512.0
@@ -71,28 +70,13 @@ class _Entry:
     size: int
 
 
-class PrefixCache:
+class PrefixCache(BoundedCache):
     """Thread-safe LRU of KV caches labelled by their positions' marks, bounded by bytes and count."""
 
     def __init__(self, capacity_mb: float = DEFAULT_PREFIX_CACHE_MB, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        self.capacity_bytes = int(capacity_mb * 1024 * 1024)
+        super().__init__(capacity_mb)
         self.max_entries = max_entries
         self._entries: list[_Entry] = []  # least recently used first
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        return self.capacity_bytes > 0
-
-    @property
-    def used_bytes(self) -> int:
-        with self._lock:
-            return self._bytes
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
 
     def take(self, marks: torch.Tensor) -> TakenPrefix:
         """The best kept prefix of `marks` for one generation; at least the last position is left
@@ -124,11 +108,6 @@ class PrefixCache:
             self._bytes += size
             while self._bytes > self.capacity_bytes or len(self._entries) > self.max_entries:
                 self._bytes -= self._entries.pop(0).size
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
 
 
 def common_prefix(a: torch.Tensor, b: torch.Tensor) -> int:

@@ -57,14 +57,13 @@ def tensor_bytes(value: torch.Tensor) -> int:
     return value.element_size() * value.nelement()
 
 
-class VisionCache:
-    """Thread-safe LRU of feature tensors, bounded by their total size in bytes."""
+class BoundedCache:
+    """What the engine's caches share: a bound in bytes (0: off), the bytes held, a lock, `_entries`."""
 
-    def __init__(self, capacity_mb: float = DEFAULT_VISION_CACHE_MB) -> None:
+    _entries: OrderedDict | list
+
+    def __init__(self, capacity_mb: float) -> None:
         self.capacity_bytes = int(capacity_mb * 1024 * 1024)
-        self.hits = 0
-        self.misses = 0
-        self._entries: OrderedDict[Hashable, Kept] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -80,6 +79,21 @@ class VisionCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+class VisionCache(BoundedCache):
+    """Thread-safe LRU of feature tensors, bounded by their total size in bytes."""
+
+    def __init__(self, capacity_mb: float = DEFAULT_VISION_CACHE_MB) -> None:
+        super().__init__(capacity_mb)
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, Kept] = OrderedDict()
 
     def get(self, key: Hashable) -> Kept | None:
         """(features, tiles per image) stored under `key` (now the most recently used), or None."""
@@ -108,8 +122,3 @@ class VisionCache:
             while self._bytes > self.capacity_bytes:
                 _, (evicted, _) = self._entries.popitem(last=False)
                 self._bytes -= tensor_bytes(evicted)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
