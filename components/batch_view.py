@@ -22,6 +22,7 @@ from components.language import t
 from components.media import IMAGE_TYPES
 from components.video_input import VIDEO_TYPES
 from i18n import ExplainedError, Text
+from model_backend.batch import BatchOptions
 from model_backend.batch_cli import summarize_records
 from model_backend.batch_jobs import (
     DATASET_SUFFIXES,
@@ -46,6 +47,8 @@ POLL_S = 1.0
 #: Rows drawn in the results table (the downloads have all of them).
 TABLE_ROWS = 1000
 THUMBNAIL_PX = 96
+#: The largest batch size the run form offers (rows without history per generate call).
+MAX_BATCH_SIZE = 16
 LISTED_RUNS = 20
 MEDIA_TYPES = [*IMAGE_TYPES, *VIDEO_TYPES, "zip"]
 CHAT_PAGES = {"image": "app_pages/image_chat.py", "multi": "app_pages/multi_image.py", "video": "app_pages/video_qa.py"}
@@ -123,11 +126,14 @@ def _start_form(who: str, expanded: bool) -> None:
         ab = st.toggle(t("batch_ab.toggle"), key="batch_ab", help=t("batch_ab.toggle_help"))
         target, target_b = batch_ab_view.pickers() if ab else (_model_picker(), None)
         settings = state.generation_settings()
-        tokens, tiles = st.columns(2)
+        tokens, tiles, size = st.columns(3)
         max_new_tokens = tokens.number_input(
             t("batch.max_new_tokens"), 1, 16384, settings.max_new_tokens, key="batch_max_new_tokens"
         )
         max_tiles = tiles.number_input(t("batch.max_tiles"), 1, MAX_TILES_LIMIT, settings.max_tiles, key="batch_tiles")
+        batch_size = size.number_input(
+            t("batch.batch_size"), 1, MAX_BATCH_SIZE, 1, key="batch_batch_size", help=t("batch.batch_size_help")
+        )
         decoding = (
             t("batch.sampling", temperature=f"{settings.temperature:g}", top_p=f"{settings.top_p:g}")
             if settings.do_sample
@@ -139,7 +145,8 @@ def _start_form(who: str, expanded: bool) -> None:
             if ab and (target is None or target_b is None):
                 st.error(t("batch_ab.need_models"))  # each picker says what it lacks
                 return
-            _start(who, source, dataset, media or [], picked, roots, target, chosen, target_b)
+            options = BatchOptions(batch_size=int(batch_size))
+            _start(who, source, dataset, media or [], picked, roots, target, chosen, options, target_b)
 
 
 def _on_server(path: Path, roots: list[Path]) -> str:
@@ -197,6 +204,7 @@ def _start(
     roots: list[Path],
     target: Target | None,
     settings: GenerationSettings,
+    options: BatchOptions,
     target_b: Target | None = None,
 ) -> None:
     if target is None:
@@ -218,13 +226,15 @@ def _start(
                 [(f.name, f) for f in media],
                 target,
                 settings,
+                options,
                 target_b=target_b,
             )
         else:
             if picked is None:
                 st.error(t("batch.need_server_file"))
                 return
-            run_id = registry().start_dataset(who, server_dataset(picked, roots), target, settings, target_b=target_b)
+            dataset_file = server_dataset(picked, roots)
+            run_id = registry().start_dataset(who, dataset_file, target, settings, options, target_b=target_b)
     except BatchError as error:
         language.error(error)
         return
