@@ -6,7 +6,10 @@ local engine to do ahead what the answer will need first (`LocalEngine.encode_ah
 vision features, the prompt prefilled up to the question); later calls with the same
 attachment and settings do nothing, and a different attachment cancels the job before it. Jobs
 only run on a model that is already loaded (they never load one), hold a pool lease while they
-work (so the model is not evicted under them), and give way to answers being generated.
+work (so the model is not evicted under them), and give way to answers being generated. They
+run one at a time in the process: a user moving a video's range slider starts a job per value,
+and each must not decode and encode alongside the others; a job replaced before its turn never
+starts.
 
 Errors are not reported here: the answer that follows meets the same problem and says it.
 """
@@ -44,6 +47,7 @@ class AheadRegistry:
         self._factory = factory
         self._jobs: OrderedDict[str, AheadJob] = OrderedDict()
         self._lock = threading.Lock()
+        self._one_at_a_time = threading.Lock()
 
     def start(
         self,
@@ -87,14 +91,20 @@ class AheadRegistry:
 
     def _work(self, job: AheadJob, target: Target, snapshot: Conversation, settings: GenerationSettings) -> None:
         try:
+            with self._one_at_a_time:
+                if not job.cancel.is_set():
+                    self._run(job, target, snapshot, settings)
+        finally:
+            job.done.set()
+
+    def _run(self, job: AheadJob, target: Target, snapshot: Conversation, settings: GenerationSettings) -> None:
+        try:
             with self._factory.lease(target) as engine:
                 encode = getattr(engine, "encode_ahead", None)  # a server encodes on its side
                 if encode is not None and not job.cancel.is_set():
                     job.worked = bool(encode(snapshot, settings, job.cancel))
         except Exception:  # the answer meets the same problem and reports it
             _log.debug("work ahead failed", exc_info=True)
-        finally:
-            job.done.set()
 
 
 def _digest(conversation: Conversation) -> str:

@@ -128,3 +128,30 @@ def test_the_encoders_rate_here_gives_the_expected_time_of_a_new_image(loaded) -
     assert engine.encode_ahead(pending(ImageAttachment(make_photo(900, 600, seed=6))), SETTINGS, threading.Event())
     one, seven = engine.expected_vision_seconds(1), engine.expected_vision_seconds(7)
     assert one is not None and one > 0 and seven == pytest.approx(7 * one)
+
+
+def test_jobs_run_one_at_a_time_and_a_replaced_one_never_starts(loaded, monkeypatch) -> None:
+    """A video's range slider starts a job per value: only the last value's is worth doing."""
+    pool = ModelPool(budget_gb=100.0)
+    registry = AheadRegistry(EngineFactory(pool))
+    spec = LoadSpec("demo", dtype="float32", device="cpu")
+    engine = pool.get(spec)
+    started, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def slow(conversation, settings, cancel):
+        seen.append(len(conversation.turns[-1].images[0].data))
+        started.set()
+        release.wait(30)
+        return True
+
+    monkeypatch.setattr(engine, "encode_ahead", slow)
+    photos = [ImageAttachment(make_photo(320 + 32 * i, 240)) for i in range(3)]
+    first = registry.start("c", spec, Conversation(), SETTINGS, (photos[0],))
+    assert started.wait(30)
+    second = registry.start("c", spec, Conversation(), SETTINGS, (photos[1],))  # waits for the first
+    third = registry.start("c", spec, Conversation(), SETTINGS, (photos[2],))  # replaces the second
+    release.set()
+    assert third.done.wait(30) and second.done.wait(30) and first.done.wait(30)
+    assert seen == [len(photos[0].data), len(photos[2].data)], "the replaced job ran, or two ran at once"
+    assert third.worked and not second.worked

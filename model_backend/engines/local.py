@@ -288,8 +288,10 @@ class LocalEngine:
         answers being generated before each stage (`BackgroundWork`); returns False when
         cancelled or nothing was to be done. Errors are the answer's to report: raised here too.
         """
+        if cancel.is_set():
+            return False
         prompt = self.prepare(conversation, settings)
-        if not prompt.media:
+        if not prompt.media or cancel.is_set():
             return False
         job = self.background.register(prompt.marks)
         try:
