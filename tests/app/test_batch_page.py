@@ -58,7 +58,7 @@ RECORDS = [
 
 
 def test_a_run_from_upload_to_table_filter_download_and_chat() -> None:
-    from components import batch_view
+    from components import batch_results
 
     app = open_batch(FakeEngine())
     assert app.title[0].value == "Batch"
@@ -83,12 +83,12 @@ def test_a_run_from_upload_to_table_filter_download_and_chat() -> None:
     labels = [button.proto.label for button in app.get("download_button")]
     assert labels == ["Download JSONL", "Download CSV"]
     owner = app.session_state["owner"]
-    lines = [json.loads(line) for line in batch_view.jsonl_download(run_id, owner).decode().splitlines()]
+    lines = [json.loads(line) for line in batch_results.jsonl_download(run_id, owner).decode().splitlines()]
     assert [(r["id"], r["prediction"], r["checkpoint"]) for r in lines][:2] == [
         ("right", "fake answer", "fake engine"),
         ("wrong", "fake answer", "fake engine"),
     ]
-    csv = batch_view.csv_download(run_id, owner).decode("utf-8-sig").splitlines()
+    csv = batch_results.csv_download(run_id, owner).decode("utf-8-sig").splitlines()
     assert csv[0].startswith("id,line,turn,image") and len(csv) == 4
 
     app.selectbox(key=f"batch_open_row_{run_id}").set_value(2).run()  # the results' seq: "wrong"
