@@ -21,7 +21,8 @@ side decodes the same amount. The predictions of each side are checked against t
 
 Run:  .venv/bin/python benchmarks/bench_batch.py --dtype float32 bfloat16          # demo, ~1 min
       .venv/bin/python benchmarks/bench_batch.py --model internvl2-1b --dtype bfloat16 --max-tiles 1
-      .venv/bin/python benchmarks/bench_batch.py --model internvl2-1b --device cuda --dtype bfloat16 --photos 16 --questions 2
+      .venv/bin/python benchmarks/bench_batch.py --model internvl2-1b --device cuda --dtype bfloat16 \
+          --photos 16 --questions 2
 """
 
 from __future__ import annotations
