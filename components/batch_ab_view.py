@@ -1,6 +1,6 @@
 """The Batch page's A/B runs: two models over one dataset, one joint table (`model_backend.batch_ab`).
 
-The new-run form draws the Compare page's two model pickers (`compare_view.model_picker`) when A/B
+The new-run form draws the Compare page's two model pickers (`compare_picker.model_picker`) when A/B
 is on; the dataset, the settings, the job, cancel and resume are the Batch page's own. A run's
 panel shows both sides' progress, how the two run (side by side, or A then B when they do not fit
 in memory together), a per-model score table, the joint table with a "disagree only" filter,
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import compare_view, identity, language
+from components import compare_picker, identity, language
 from components.language import t
 from model_backend.batch_ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
 from model_backend.batch_jobs import BatchRegistry, BatchRun
@@ -31,7 +31,7 @@ def pickers() -> tuple[Target | None, Target | None]:
     for side, column in zip(SIDES, st.columns(2), strict=True):
         with column:
             st.markdown(f"**{t('batch_ab.model_a') if side == 'a' else t('batch_ab.model_b')}**")
-            choice = compare_view.model_picker(side, "batch_ab")
+            choice = compare_picker.model_picker(side, "batch_ab")
             if choice.problem is not None:
                 st.warning(language.render(choice.problem))
             targets.append(choice.target if choice.problem is None else None)
