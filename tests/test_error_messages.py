@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -338,6 +339,15 @@ def test_a_question_past_the_context_window(loaded) -> None:
     )
 
 
+def test_the_sizes_of_a_long_question_are_written_with_thousands_separators(loaded) -> None:
+    conversation = Conversation()
+    conversation.ask("lighthouse " * 3000)
+    narrow = LocalEngine(dataclasses.replace(loaded, context_tokens=2048))
+    error = raised(lambda: narrow.prepare(conversation, GenerationSettings()))
+    assert re.search(r"the prompt is \d{1,2},\d{3} tokens", str(error)), str(error)
+    assert "context window is 2,048 tokens" in str(error)
+
+
 def test_images_past_the_context_window(loaded) -> None:
     conversation = Conversation()
     conversation.ask("Compare the photos.", images=(ImageAttachment(make_photo(900, 600), "wide.jpg"),))
@@ -349,11 +359,11 @@ def test_images_past_the_context_window(loaded) -> None:
         error,
         Expected(
             EngineError,
-            f"This question does not fit into what the model can read at once: the prompt is {tokens} tokens "
-            f"({visual} of them for the images or video frames), the answer may take up to 32 more, and the "
+            f"This question does not fit into what the model can read at once: the prompt is {tokens:,} tokens "
+            f"({visual:,} of them for the images or video frames), the answer may take up to 32 more, and the "
             "model's context window is 600 tokens. Attach fewer images, or use fewer tiles or video frames; "
             "or ask a shorter question, or start a new conversation.",
-            f"这个问题超出了模型一次能读取的长度：提示词有 {tokens} 个 token（其中 {visual} 个用于图片或视频帧），"
+            f"这个问题超出了模型一次能读取的长度：提示词有 {tokens:,} 个 token（其中 {visual:,} 个用于图片或视频帧），"
             "回答最多还可能需要 32 个，而模型的上下文窗口只有 600 个 token。请少附几张图片，或减少切块数或视频帧数；"
             "也可以缩短问题，或开始新的对话。",
             detail="context window 600",

@@ -137,10 +137,10 @@ def test_context_overflow_is_an_error_before_generating(loaded, monkeypatch) -> 
         engine.stream(ask("Describe the image.", (photo,)), GenerationSettings(max_new_tokens=64), threading.Event())
     message = str(caught.value)
     visual = 7 * loaded.num_image_token
-    assert f"({visual} of them for the images or video frames)" in message
+    assert f"({visual:,} of them for the images or video frames)" in message
     assert "up to 64 more" in message and "context window is 600 tokens" in message
     assert "Attach fewer images" in message and "start a new conversation" in message
-    assert caught.value.text.params["image_tokens"] == visual
+    assert caught.value.text.params["image_tokens"] == visual  # a number; the message writes it "1,792"
     assert "上下文窗口只有 600 个 token" in caught.value.text.render("zh")
 
 

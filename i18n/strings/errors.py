@@ -104,14 +104,14 @@ EN = {
     ),
     # -- answering with a checkpoint loaded here --------------------------------------------------------------------
     "engine.context_full": (
-        "This question does not fit into what the model can read at once: the prompt is {prompt_tokens} tokens, "
-        "the answer may take up to {answer_tokens} more, and the model's context window is {limit} tokens. "
+        "This question does not fit into what the model can read at once: the prompt is {prompt_tokens:,} tokens, "
+        "the answer may take up to {answer_tokens:,} more, and the model's context window is {limit:,} tokens. "
         "Ask a shorter question, lower the answer length (max new tokens), or start a new conversation."
     ),
     "engine.context_full_images": (
-        "This question does not fit into what the model can read at once: the prompt is {prompt_tokens} tokens "
-        "({image_tokens} of them for the images or video frames), the answer may take up to {answer_tokens} more, "
-        "and the model's context window is {limit} tokens. Attach fewer images, or use fewer tiles or video "
+        "This question does not fit into what the model can read at once: the prompt is {prompt_tokens:,} tokens "
+        "({image_tokens:,} of them for the images or video frames), the answer may take up to {answer_tokens:,} more, "
+        "and the model's context window is {limit:,} tokens. Attach fewer images, or use fewer tiles or video "
         "frames; or ask a shorter question, or start a new conversation."
     ),
     "engine.image_marker": (
@@ -307,12 +307,12 @@ ZH = {
         "{checkpoint} 大约需要 {needed} GB，而 {budget} GB 的内存预算正被正在回答的模型占用（{answering}）。请等它们回答完再试。"
     ),
     "engine.context_full": (
-        "这个问题超出了模型一次能读取的长度：提示词有 {prompt_tokens} 个 token，回答最多还可能需要 {answer_tokens} 个，"
-        "而模型的上下文窗口只有 {limit} 个 token。请缩短问题、调低回答长度（最大新 token 数），或开始新的对话。"
+        "这个问题超出了模型一次能读取的长度：提示词有 {prompt_tokens:,} 个 token，回答最多还可能需要 {answer_tokens:,} 个，"
+        "而模型的上下文窗口只有 {limit:,} 个 token。请缩短问题、调低回答长度（最大新 token 数），或开始新的对话。"
     ),
     "engine.context_full_images": (
-        "这个问题超出了模型一次能读取的长度：提示词有 {prompt_tokens} 个 token（其中 {image_tokens} 个用于图片或视频帧），"
-        "回答最多还可能需要 {answer_tokens} 个，而模型的上下文窗口只有 {limit} 个 token。请少附几张图片，或减少切块数或视频帧数；"
+        "这个问题超出了模型一次能读取的长度：提示词有 {prompt_tokens:,} 个 token（其中 {image_tokens:,} 个用于图片或视频帧），"
+        "回答最多还可能需要 {answer_tokens:,} 个，而模型的上下文窗口只有 {limit:,} 个 token。请少附几张图片，或减少切块数或视频帧数；"
         "也可以缩短问题，或开始新的对话。"
     ),
     "engine.image_marker": "问题中包含“<image>”或其他图片标记，这些标记是模型专门留给图片的。请从问题中删除它，然后重新发送。",
