@@ -11,11 +11,11 @@ checkpoint), and the downloads of the joint table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import streamlit as st
 
 from components import compare_picker, identity, language
+from components.batch_results import download_buttons
 from components.language import t
 from model_backend.batch_ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
 from model_backend.batch_jobs import BatchRegistry, BatchRun
@@ -193,26 +193,9 @@ def _table_row(row: dict) -> dict:
 
 
 def _downloads(run: BatchRun, registry: BatchRegistry) -> None:
-    who, stem = identity.owner(), Path(run.name).stem
-    buttons = st.container(horizontal=True)
-    buttons.download_button(
-        t("batch.download_jsonl"),
-        data=lambda: jsonl_download(registry, run.id, who),
-        file_name=f"{stem}.ab.jsonl",
-        mime="application/jsonl",
-        icon=":material/download:",
-        key=f"batch_ab_jsonl_{run.id}",
-        on_click="ignore",
-    )
-    buttons.download_button(
-        t("batch.download_csv"),
-        data=lambda: csv_download(registry, run.id, who),
-        file_name=f"{stem}.ab.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=f"batch_ab_csv_{run.id}",
-        on_click="ignore",
-    )
+    who = identity.owner()
+    jsonl, csv = (lambda: jsonl_download(registry, run.id, who)), (lambda: csv_download(registry, run.id, who))
+    download_buttons(run, jsonl, csv, "ab", "batch_ab")
 
 
 def jsonl_download(registry: BatchRegistry, run_id: str, owner: str) -> bytes:

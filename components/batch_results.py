@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -137,26 +138,31 @@ def open_conversation(run: BatchRun, seq: int | None) -> None:
 
 
 def _downloads(run: BatchRun) -> None:
-    who, stem = identity.owner(), Path(run.name).stem
+    who = identity.owner()
+    download_buttons(
+        run, lambda: jsonl_download(run.id, who), lambda: csv_download(run.id, who), "predictions", "batch"
+    )
+
+
+def download_buttons(
+    run: BatchRun, jsonl: Callable[[], bytes], csv: Callable[[], bytes], suffix: str, key: str
+) -> None:
+    """ "Download JSONL" and "Download CSV" side by side: `RUN.suffix.jsonl|csv`, made when clicked."""
+    stem = Path(run.name).stem
     buttons = st.container(horizontal=True)
-    buttons.download_button(
-        t("batch.download_jsonl"),
-        data=lambda: jsonl_download(run.id, who),
-        file_name=f"{stem}.predictions.jsonl",
-        mime="application/jsonl",
-        icon=":material/download:",
-        key=f"batch_jsonl_{run.id}",
-        on_click="ignore",
-    )
-    buttons.download_button(
-        t("batch.download_csv"),
-        data=lambda: csv_download(run.id, who),
-        file_name=f"{stem}.predictions.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key=f"batch_csv_{run.id}",
-        on_click="ignore",
-    )
+    for label, data, extension, mime in (
+        (t("batch.download_jsonl"), jsonl, "jsonl", "application/jsonl"),
+        (t("batch.download_csv"), csv, "csv", "text/csv"),
+    ):
+        buttons.download_button(
+            label,
+            data=data,
+            file_name=f"{stem}.{suffix}.{extension}",
+            mime=mime,
+            icon=":material/download:",
+            key=f"{key}_{extension}_{run.id}",
+            on_click="ignore",
+        )
 
 
 def jsonl_download(run_id: str, owner: str) -> bytes:

@@ -17,8 +17,6 @@ sides failed; a row where one side failed and the other answered does not agree.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from collections.abc import Callable, Sequence
@@ -27,6 +25,7 @@ from typing import Any, Literal
 
 from model_backend.batch import BatchOptions, job_key, result_key, run_batch
 from model_backend.batch_cli import summarize_records
+from model_backend.batch_export import csv_table
 from model_backend.datasets import Row
 from model_backend.pool import PoolFullError
 from model_backend.scoring import SCORE_NAMES, same_answer
@@ -196,29 +195,15 @@ def to_jsonl(rows: Sequence[dict]) -> str:
 
 def to_csv(rows: Sequence[dict]) -> str:
     """The joint rows as a table: scores flattened (`relaxed_a`, ...), lists joined with `;`."""
-    sink = io.StringIO()
-    writer = csv.writer(sink)
-    writer.writerow(CSV_COLUMNS)
+    table = []
     for row in rows:
         cells = dict(row)
         for side in SIDES:
             scores = row.get(f"score_{side}") or {}
             cells.update({f"{name}_{side}": scores.get(name) for name in SCORE_NAMES})
-        writer.writerow([_cell(cells.get(column)) for column in CSV_COLUMNS])
-    return sink.getvalue()
+        table.append(cells)
+    return csv_table(CSV_COLUMNS, table)
 
 
 def _published(row: dict) -> dict:
     return {key: value for key, value in row.items() if not key.startswith("done_")}
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)

@@ -22,19 +22,28 @@ def to_jsonl(results: Sequence[dict]) -> str:
 
 def to_csv(results: Sequence[dict]) -> str:
     """The results as a table; several images or references are joined with `;`."""
-    sink = io.StringIO()
-    writer = csv.writer(sink)
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for result in results:
         score = result.get("score") or {}
-        cells = {**result, **{name: score.get(name) for name in ("exact", "relaxed", "anls")}}
-        writer.writerow([_cell(cells.get(column)) for column in CSV_COLUMNS])
+        rows.append({**result, **{name: score.get(name) for name in ("exact", "relaxed", "anls")}})
+    return csv_table(CSV_COLUMNS, rows)
+
+
+def csv_table(columns: Sequence[str], rows: Sequence[dict]) -> str:
+    """`rows` as CSV with a header of `columns`; None empty, lists joined with `;`, yes/no for booleans."""
+    sink = io.StringIO()
+    writer = csv.writer(sink)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in columns])
     return sink.getvalue()
 
 
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list):
         return ";".join(str(item) for item in value)
     if isinstance(value, float):
