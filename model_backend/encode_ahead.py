@@ -5,7 +5,8 @@ question. The first call for a given attachment starts a thread that asks the co
 local engine to do ahead what the answer will need first (`LocalEngine.encode_ahead`: tiles,
 vision features, the prompt prefilled up to the question); later calls with the same
 attachment and settings do nothing, and a different attachment cancels the job before it. Jobs
-only run on a model that is already loaded (they never load one), hold a pool lease while they
+start only for a model that is already loaded (one evicted in the moment between that check and
+the lease would be loaded again by the lease), hold a pool lease while they
 work (so the model is not evicted under them), and give way to answers being generated. They
 run one at a time in the process: a user moving a video's range slider starts a job per value,
 and each must not decode and encode alongside the others; a job replaced before its turn never
