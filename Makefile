@@ -7,7 +7,12 @@ SERVER_VENV := .venv-server
 APT_PACKAGES := chromium ffmpeg fonts-dejavu-core fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench system-packages
+# Every venv installs from a lock in requirements/ (uv-compiled, every package pinned; see README
+# "Dependencies"): --no-deps installs exactly the lock, and `pip check` proves it is complete.
+PIP_INSTALL_LOCK = bin/pip install -q --no-deps -r
+LOCK_COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
+
+.PHONY: run test test-fast lint format bench lock upgrade-locks system-packages
 
 run: $(VENV)/.runtime
 	$(VENV)/bin/streamlit run app.py
@@ -17,6 +22,20 @@ test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
+# Everything but the real-browser and real-server tests: the loop to run while changing code.
+test-fast: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -m "not browser and not server"
+
+# Rewrite the locks after editing a requirements/*.in (pins that still fit are kept) ...
+lock: $(VENV)/.dev
+	cd requirements && for env in app dev server; do ../$(LOCK_COMPILE) $$env.in -o $$env.txt || exit 1; done
+
+# ... or move every package to its newest release the .in files allow: a deliberate commit.
+upgrade-locks: $(VENV)/.dev
+	cd requirements && for env in app dev server; do ../$(LOCK_COMPILE) --upgrade $$env.in -o $$env.txt || exit 1; done
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -24,21 +43,22 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(VENV)/bin/python benchmarks/bench_preprocess.py
 
-$(VENV)/.runtime: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
+$(VENV)/.runtime: requirements/app.txt
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/$(PIP_INSTALL_LOCK) requirements/app.txt
+	$(VENV)/bin/pip check
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+	$(VENV)/$(PIP_INSTALL_LOCK) requirements/dev.txt
+	$(VENV)/bin/pip check
 	touch $@
 
 # transformers 5.x for the tests' real OpenAI-compatible server; it cannot share the app's venv.
-$(SERVER_VENV)/.installed: requirements-server.txt
-	$(PYTHON) -m venv $(SERVER_VENV)
-	$(SERVER_VENV)/bin/pip install -q --upgrade pip
-	$(SERVER_VENV)/bin/pip install -q -r requirements-server.txt
+$(SERVER_VENV)/.installed: requirements/server.txt
+	[ -x $(SERVER_VENV)/bin/python ] || $(PYTHON) -m venv $(SERVER_VENV)
+	$(SERVER_VENV)/$(PIP_INSTALL_LOCK) requirements/server.txt
+	$(SERVER_VENV)/bin/pip check
 	touch $@
 
 system-packages:
