@@ -23,7 +23,8 @@ def describe(stats: AnswerStats, lang: str = DEFAULT_LANGUAGE) -> str:
         parts.append(text(lang, "stats.first_token", seconds=f"{stats.time_to_first_token_s:.2f}"))
     if stats.tokens_per_s is not None:
         parts.append(text(lang, "stats.speed", rate=f"{stats.tokens_per_s:.1f}"))
-    parts.append(text(lang, "stats.new_tokens", count=stats.new_tokens))
+    counted = "stats.new_pieces" if stats.counted_from_stream else "stats.new_tokens"
+    parts.append(text(lang, counted, count=stats.new_tokens))
     if stats.thinking_tokens:
         parts.append(text(lang, "stats.thinking_tokens", count=stats.thinking_tokens))
     if stats.prompt_tokens is not None:
@@ -32,6 +33,8 @@ def describe(stats: AnswerStats, lang: str = DEFAULT_LANGUAGE) -> str:
             parts.append(text(lang, "stats.prompt_visual", tokens=tokens, visual=f"{stats.visual_tokens:,}"))
         else:
             parts.append(text(lang, "stats.prompt", tokens=tokens))
+    elif stats.counted_from_stream:
+        parts.append(text(lang, "stats.prompt_unreported"))
     if stats.tiles:
         tiles = "+".join(map(str, stats.tiles)) if len(stats.tiles) <= 8 else str(sum(stats.tiles))
         parts.append(text(lang, "stats.tiles", tiles=tiles))

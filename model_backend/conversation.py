@@ -70,6 +70,9 @@ class AnswerStats:
     `prefill_s`, `decode_s` in seconds; `vision_cache_hits`/`vision_cache_misses` (media),
     `tiles_encoded`, `prefill_tokens` (computed) and `reused_tokens` (taken from a kept cache).
     `thinking_tokens` is how many of `new_tokens` were the `<think>…</think>` part (0 in older exports).
+    `counted_from_stream` is set when a server sent no token counts (no `usage`): `new_tokens` is then
+    the number of text pieces that arrived (a piece may hold more than one token, or a token none), and
+    `prompt_tokens` stays None because only the server could count it.
     """
 
     time_to_first_token_s: float | None = None
@@ -81,6 +84,7 @@ class AnswerStats:
     peak_gpu_memory_gb: float | None = None
     stages: dict[str, float] | None = None
     thinking_tokens: int = 0
+    counted_from_stream: bool = False
 
 
 @dataclass

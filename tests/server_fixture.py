@@ -29,6 +29,9 @@ SERVER_PYTHON = ROOT / ".venv-server" / "bin" / "python"
 SERVER_CLI = ROOT / ".venv-server" / "bin" / "transformers"
 MAKE_CHECKPOINT = Path(__file__).parent / "remote" / "make_hf_checkpoint.py"
 MODEL_ID = "local/tiny-internvl-hf"
+#: The `transformers serve` release in requirements/server.txt: the remote tests pin its behaviour (it reports
+#: usage only when a request asks for it, and streams a piece per token or two), so upgrading it is deliberate.
+SERVER_VERSION = "5.25.0"
 START_DEADLINE_S = 90.0  # measured ~9 s on 2 shared cores; the slack is for a loaded CI machine
 
 
@@ -57,6 +60,13 @@ def _require_server_venv() -> None:
             "(or `make .venv-server/.installed`) to create it.",
             pytrace=False,
         )
+
+
+def server_version() -> str:
+    """The transformers release installed in the server environment."""
+    _require_server_venv()
+    command = [str(SERVER_PYTHON), "-c", "import importlib.metadata as m; print(m.version('transformers'))"]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout.strip()
 
 
 def free_port() -> int:

@@ -162,6 +162,7 @@ class OpenAICompatEngine:
         first_token_at: float | None = None
         pieces = 0
         finished = False
+        usage_seen = False
         try:
             with (
                 httpx.Client(timeout=timeout) as client,
@@ -182,7 +183,7 @@ class OpenAICompatEngine:
                         finished = True
                         break
                     finished = finished or _finish_reason(event) is not None
-                    _read_usage(event, stats)
+                    usage_seen = _read_usage(event, stats) or usage_seen
                     text = _delta_text(event)
                     if text:
                         if first_token_at is None:
@@ -202,8 +203,10 @@ class OpenAICompatEngine:
                 raise EngineError("remote.connection_lost", detail=technical, url=base_url) from error
             raise _transport_error(error, base_url) from error
         finally:
+            if not usage_seen:
+                # No `usage` from this server: count what the stream shows; the prompt stays unknown.
+                stats.new_tokens, stats.counted_from_stream = pieces, True
             if first_token_at is not None:
-                stats.new_tokens = max(stats.new_tokens, pieces)
                 elapsed = time.perf_counter() - first_token_at
                 if elapsed > 0 and stats.new_tokens > 1:
                     # The first token's time belongs to the prompt; the rate covers the tokens after it.
@@ -346,10 +349,14 @@ def _finish_reason(event: dict) -> str | None:
     return _first_choice(event).get("finish_reason")
 
 
-def _read_usage(event: dict, stats: AnswerStats) -> None:
+def _read_usage(event: dict, stats: AnswerStats) -> bool:
+    """Copy the event's token counts into `stats`; True when it carried any."""
     usage = event.get("usage")
-    if isinstance(usage, dict):
-        if isinstance(usage.get("prompt_tokens"), int):
-            stats.prompt_tokens = usage["prompt_tokens"]
-        if isinstance(usage.get("completion_tokens"), int):
-            stats.new_tokens = usage["completion_tokens"]
+    if not isinstance(usage, dict):
+        return False
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(prompt, int):
+        stats.prompt_tokens = prompt
+    if isinstance(completion, int):
+        stats.new_tokens = completion
+    return isinstance(prompt, int) or isinstance(completion, int)

@@ -141,8 +141,8 @@ def sampling_fields(settings: GenerationSettings, flavour: Flavour) -> dict:
             # `transformers serve` rejects unknown fields (422) but maps frequency_penalty p to repetition 1 + p.
             fields["frequency_penalty"] = penalty - 1.0
         # the hosted OpenAI API has no repetition penalty; it is left out rather than faked
-    if flavour != "transformers":  # transformers serve always reports usage and warns about this field
-        fields["stream_options"] = {"include_usage": True}
+    # Without it a server may send no token counts in a stream (vLLM, and transformers serve since 5.25).
+    fields["stream_options"] = {"include_usage": True}
     return fields
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 import pytest
 
+from components.stats import describe
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.base import Answer, EngineError
 from model_backend.engines.openai_compat import OpenAICompatEngine, list_models
@@ -194,6 +195,35 @@ def test_a_complete_stream_is_answered_normally(canned: CannedServer) -> None:
     chat = canned.requests[-1]
     assert chat.headers["Authorization"] == "Bearer sk-good"
     assert chat.body is not None and chat.body["model"] == MODEL and chat.body["stream"] is True
+
+
+# -- token counts: a server's `usage`, or none ----------------------------------------------------------------------
+
+
+def test_a_server_that_sends_no_usage_still_gets_counted_stats(canned: CannedServer) -> None:
+    """Not every server reports usage in a stream (transformers serve 5.25 does not): count what arrives."""
+    events = (chunk("Hel"), chunk("lo"), chunk(" there"), chunk("", finish="stop"), "[DONE]")
+    canned.answer("POST", "/v1/chat/completions", Reply(events=events))
+    answer = _engine(canned).stream(_conversation(), SETTINGS, threading.Event())
+    assert answer.text() == "Hello there"
+    assert answer.stats.new_tokens == 3 and answer.stats.counted_from_stream
+    assert answer.stats.prompt_tokens is None
+    assert answer.stats.time_to_first_token_s is not None and answer.stats.tokens_per_s is not None
+    caption = describe(answer.stats)
+    assert "3 new tokens (counted from the stream)" in caption
+    assert "prompt tokens not reported by the server" in caption
+
+
+def test_a_servers_usage_is_taken_over_the_pieces_it_streamed(canned: CannedServer) -> None:
+    usage = {"prompt_tokens": 41, "completion_tokens": 4, "total_tokens": 45}
+    last = json.dumps({"object": "chat.completion.chunk", "model": MODEL, "choices": [], "usage": usage})
+    events = (chunk("Hel"), chunk("lo"), chunk("", finish="stop"), last, "[DONE]")
+    canned.answer("POST", "/v1/chat/completions", Reply(events=events))
+    answer = _engine(canned).stream(_conversation(), SETTINGS, threading.Event())
+    assert answer.text() == "Hello"
+    assert (answer.stats.prompt_tokens, answer.stats.new_tokens) == (41, 4)  # a piece may hold two tokens
+    assert not answer.stats.counted_from_stream
+    assert "prompt 41 tokens" in describe(answer.stats) and "4 new tokens ·" in describe(answer.stats)
 
 
 # -- API key: 401 / 403 ------------------------------------------------------------------------------------------

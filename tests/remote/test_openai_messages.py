@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
-from model_backend.engines.openai_messages import build_messages, image_data_url, sampling_fields
+from model_backend.engines.openai_messages import FLAVOURS, build_messages, image_data_url, sampling_fields
 from model_backend.settings import GenerationSettings
 from tests.media_factory import make_photo, make_png
 
@@ -157,5 +157,6 @@ def test_sampling_and_repetition_penalty_per_flavour() -> None:
     transformers = sampling_fields(settings, "transformers")
     assert "repetition_penalty" not in transformers  # transformers serve answers 422 to unknown fields
     assert transformers["frequency_penalty"] == pytest.approx(0.25)  # it maps this to repetition 1 + p
-    assert "stream_options" not in transformers
+    # Every flavour asks for token counts: transformers serve 5.25 sends none in a stream otherwise.
+    assert all(sampling_fields(settings, f)["stream_options"] == {"include_usage": True} for f in FLAVOURS)
     assert "repetition_penalty" not in sampling_fields(settings, "openai")
