@@ -23,8 +23,10 @@ def describe(stats: AnswerStats, lang: str = DEFAULT_LANGUAGE) -> str:
         parts.append(text(lang, "stats.first_token", seconds=f"{stats.time_to_first_token_s:.2f}"))
     if stats.tokens_per_s is not None:
         parts.append(text(lang, "stats.speed", rate=f"{stats.tokens_per_s:.1f}"))
-    counted = "stats.new_pieces" if stats.counted_from_stream else "stats.new_tokens"
-    parts.append(text(lang, counted, count=stats.new_tokens))
+    if stats.counted_from_stream:
+        parts.append(text(lang, "stats.new_pieces", count=stats.new_tokens))
+    else:
+        parts.append(text(lang, "stats.new_tokens", count=stats.new_tokens))
     if stats.thinking_tokens:
         parts.append(text(lang, "stats.thinking_tokens", count=stats.thinking_tokens))
     if stats.prompt_tokens is not None:

@@ -16,6 +16,19 @@ from tests.server_fixture import hf_home, openai_server  # noqa: F401  (pytest f
 os.environ["INTERNVL_DATA_DIR"] = tempfile.mkdtemp(prefix="internvl-studio-data-")
 
 
+_SERVER_FIXTURES = {"openai_server", "server", "hf_home"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by what a test uses, so `make test-fast` (`-m "not browser and not server"`) cannot miss one:
+    a test that asks for the real server is `server`, one under tests/browser is `browser`."""
+    for item in items:
+        if _SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def loaded():
     """The demo checkpoint, float32 on CPU, shared: engines never mutate the model (tested)."""
