@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import access, identity, language, model_cache, state
 from components.language import t
+from components.safe_markdown import plain_label
 from i18n import ExplainedError, Text
 from model_backend.batch_cli import summarize_records
 from model_backend.batch_jobs import BatchError, BatchRegistry, BatchRun, checkpoint_label
@@ -49,7 +50,7 @@ def runs_list(runs: list[BatchRun], selected: BatchRun) -> None:
             counts = "" if run.active else f" · {run.done:,}/{run.total:,}"
             kind = " · A/B" if run.ab else ""
             st.button(
-                f"{mark}{run.name}{kind} · {status(run)}{counts}",
+                f"{mark}{plain_label(run.name)}{kind} · {status(run)}{counts}",
                 key=f"batch_pick_{run.id}",
                 help=t("batch.run_help", checkpoint=run.checkpoint, when=when(run.created)),
                 on_click=select,

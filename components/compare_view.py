@@ -21,6 +21,7 @@ from components.compare_answers import MODE, ONE_AFTER_OTHER, SIDES, answer_pend
 from components.compare_picker import Choice, model_picker
 from components.language import t
 from components.model_cache import services
+from components.safe_markdown import plain_label
 from i18n import Text
 from model_backend.conversation import ConversationError, ImageAttachment, VideoAttachment
 from model_backend.settings import LoadSpec, SettingsError
@@ -192,7 +193,7 @@ def _media_inputs(
     if images:
         thumbs = st.columns(min(len(images), 6))
         for number, image in enumerate(images, start=1):
-            caption = f"Image-{number}: {image.name}" if len(images) > 1 else image.name
+            caption = f"Image-{number}: {plain_label(image.name)}" if len(images) > 1 else plain_label(image.name)
             thumbs[(number - 1) % len(thumbs)].image(media.thumbnail_png(image.data), caption=caption, width=150)
     else:
         st.caption(t("compare.no_media"))

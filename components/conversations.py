@@ -13,6 +13,7 @@ import streamlit as st
 from components import identity, state
 from components.language import t
 from components.model_cache import services
+from components.safe_markdown import plain_label
 from model_backend.settings import GenerationSettings, LoadSpec, SettingsError
 from model_backend.workspace import LiveConversation
 
@@ -86,7 +87,8 @@ def sidebar_list(page: str, live: LiveConversation) -> None:
             st.caption(t("conversations.none_yet") if not query else t("conversations.no_match"))
         for summary in summaries[:30]:
             current_one = summary.id == live.id
-            title = t("conversations.new") if summary.title == _STORE_DEFAULT_TITLE else summary.title
+            # Titles come from questions, imports and dataset rows: drawn literally, never as Markdown.
+            title = t("conversations.new") if summary.title == _STORE_DEFAULT_TITLE else plain_label(summary.title)
             st.button(
                 ("▸ " if current_one else "") + title,
                 key=f"open_{page}_{summary.id}",

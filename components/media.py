@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from components import language
 from components.language import t
+from components.safe_markdown import plain_label
 from i18n import DEFAULT_LANGUAGE, Text, text
 from model_backend.conversation import ImageAttachment, Turn
 from model_backend.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
@@ -117,7 +118,7 @@ def show_attachments(turn: Turn) -> None:
         columns = st.columns(min(len(turn.images), 6))
         for number, image in enumerate(turn.images, start=1):
             # "Image-k" is the label the question carries to the model: the same in every language.
-            caption = f"Image-{number}: {image.name}" if labelled else image.name
+            caption = f"Image-{number}: {plain_label(image.name)}" if labelled else plain_label(image.name)
             with columns[(number - 1) % len(columns)]:
                 _thumbnail(image, caption)
     if turn.video is not None:
@@ -125,7 +126,12 @@ def show_attachments(turn: Turn) -> None:
         if video.start_s is None and video.end_s is None:
             st.caption(
                 ":material/movie: "
-                + t("image_input.video_whole", name=video.name, frames=video.num_frames, tiles=video.tiles_per_frame)
+                + t(
+                    "image_input.video_whole",
+                    name=plain_label(video.name),
+                    frames=video.num_frames,
+                    tiles=video.tiles_per_frame,
+                )
             )
         else:
             start = f"{video.start_s or 0:.1f}"
@@ -138,7 +144,7 @@ def show_attachments(turn: Turn) -> None:
                 ":material/movie: "
                 + t(
                     "image_input.video_part",
-                    name=video.name,
+                    name=plain_label(video.name),
                     frames=video.num_frames,
                     start=t("video.seconds", seconds=start),
                     end=end,
@@ -150,7 +156,7 @@ def show_attachments(turn: Turn) -> None:
 def _thumbnail(image: ImageAttachment, caption: str) -> None:
     problem = check_image(image.data, image.name)
     if problem:
-        st.caption(f":material/warning: {image.name}: {language.render(problem.text)}")
+        st.caption(f":material/warning: {plain_label(image.name)}: {language.render(problem.text)}")
     else:
         st.image(thumbnail_png(image.data), caption=caption, width=160)
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from components import language, media, state
 from components.language import t
+from components.safe_markdown import plain_label
 from i18n import Text
 from model_backend.conversation import Conversation, ImageAttachment, tiles_per_image
 
@@ -64,7 +65,7 @@ def show_labelled(images: tuple[ImageAttachment, ...], max_tiles: int) -> None:
         plan = media.tile_plan(image.data, budget)
         with columns[(number - 1) % len(columns)]:
             # "Image-k" is how the question names the image to the model: the same in every language.
-            st.image(media.thumbnail_png(image.data), caption=f"Image-{number}: {image.name}", width=150)
+            st.image(media.thumbnail_png(image.data), caption=f"Image-{number}: {plain_label(image.name)}", width=150)
             # The thumbnail comes on top of the budget: "7 tiles of at most 6" read like a bug.
             if plan.thumbnail:
                 st.caption(t("multi.tiles_thumbnail", tiles=plan.grid_tiles, budget=budget))
