@@ -26,7 +26,7 @@ test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages
 test-fast: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not browser and not server"
+	$(VENV)/bin/pytest -n 2 -m "not browser and not server"
 
 # Rewrite the locks after editing a requirements/*.in (pins that still fit are kept) ...
 lock: $(VENV)/.dev
