@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the repo root off sys.path
     sys.path.insert(0, str(ROOT))
+
+from tests.waiting import poll  # noqa: E402  (needs the repo root on sys.path)
+
 SERVER_PYTHON = ROOT / ".venv-server" / "bin" / "python"
 SERVER_CLI = ROOT / ".venv-server" / "bin" / "transformers"
 MAKE_CHECKPOINT = Path(__file__).parent / "remote" / "make_hf_checkpoint.py"
@@ -94,16 +96,17 @@ def start_server(hf_home: Path, log_dir: Path) -> RunningServer:
         # Own process group, so stopping it also ends any worker it forked.
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = RunningServer(f"http://127.0.0.1:{port}", MODEL_ID, process, log_path)
-    deadline = time.monotonic() + START_DEADLINE_S
-    while time.monotonic() < deadline:
+
+    def answers_or_exited() -> bool:
         if process.poll() is not None:
-            break
+            return True  # it will not come up: fail at once, with its log
         try:
-            if httpx.get(f"{server.base_url}/v1/models", timeout=2).status_code == 200:
-                return server
+            return httpx.get(f"{server.base_url}/v1/models", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+            return False
+
+    if poll(answers_or_exited, START_DEADLINE_S, interval_s=0.3) and process.poll() is None:
+        return server
     server.stop()
     tail = log_path.read_text(errors="replace")[-3000:]
     pytest.fail(f"transformers serve did not come up within {START_DEADLINE_S:g} s; log tail:\n{tail}", pytrace=False)

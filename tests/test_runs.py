@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from model_backend.settings import GenerationSettings
 from model_backend.store import ConversationStore
 from model_backend.workspace import Workspace
 from tests.test_local_engine_streaming import LongAnswer, ask, slow_model  # noqa: F401  (fixture)
+from tests.waiting import wait_until
 
 
 class Saves:
@@ -24,13 +24,6 @@ class Saves:
 
     def __call__(self, conversation: Conversation, streaming: Turn | None, partial: str) -> None:
         self.calls.append((None if streaming is None else streaming.question, partial))
-
-
-def wait_for(condition, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_a_run_answers_exactly_like_the_engine_and_saves_the_result(engine) -> None:
@@ -48,7 +41,7 @@ def test_stop_ends_the_run_within_a_few_tokens_and_keeps_the_partial_answer(engi
     conversation, saves = ask(), Saves()
     runs = RunRegistry(EngineFactory())
     run = runs.start("c1", conversation, LongAnswer(max_new_tokens=400), engine, saves)
-    wait_for(lambda: len(run.view().text) > 0)
+    wait_until(lambda: run.view().text, what="the first words of the answer")
     assert saves.calls == [] or saves.calls[-1][0] == conversation.turns[-1].question
     runs.stop("c1")
     assert run.done
@@ -60,10 +53,10 @@ def test_stop_ends_the_run_within_a_few_tokens_and_keeps_the_partial_answer(engi
 def test_answers_beyond_the_cap_wait_in_line_and_can_be_stopped_there(engine, slow_model) -> None:  # noqa: F811
     runs = RunRegistry(EngineFactory(), max_concurrent=1)
     first = runs.start("a", ask(), LongAnswer(max_new_tokens=400), engine, Saves())
-    wait_for(lambda: first.view().status == "streaming")
+    wait_until(lambda: first.view().status == "streaming", what="the first answer to stream")
     waiting_conversation = ask("Second question")
     second = runs.start("b", waiting_conversation, LongAnswer(max_new_tokens=400), engine, Saves())
-    wait_for(lambda: second.view().ahead == 1)
+    wait_until(lambda: second.view().ahead == 1, what="the second answer to wait in line")
     assert second.view().status == "waiting" and second.view().text == ""
     runs.stop("b")
     assert second.done and waiting_conversation.turns[-1].stopped and waiting_conversation.turns[-1].answer == ""
@@ -115,7 +108,7 @@ def test_fifty_stopped_answers_leave_no_threads_or_memory_behind(engine, tmp_pat
         live = workspace.draft("alice", "image")
         live.conversation.ask("Tell me a long story")
         run = workspace.answer(live, LongAnswer(max_new_tokens=200), engine)
-        wait_for(lambda: run.view().text != "")
+        wait_until(lambda: run.view().text, what="the first words of the answer")
         workspace.runs.stop(live.id)
         assert run.done
 
@@ -124,7 +117,7 @@ def test_fifty_stopped_answers_leave_no_threads_or_memory_behind(engine, tmp_pat
     threads, rss = _process_threads(), _rss_mb()
     for _ in range(50):
         one_stopped_answer()
-    wait_for(lambda: _process_threads() <= threads, timeout_s=10)
+    wait_until(lambda: _process_threads() <= threads, what="the stopped answers' threads to end")
     assert _process_threads() <= threads
     assert _rss_mb() - rss < 60, f"memory grew by {_rss_mb() - rss:.0f} MB over 50 stopped answers"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 from fake_engine import FakeEngine
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from components.state import ENGINE_OVERRIDE
 from tests.app.conftest import ROOT
 from tests.media_factory import make_png
+from tests.waiting import wait_until
 
 PAGE = "app_pages/batch.py"
 
@@ -38,14 +38,12 @@ def upload_and_start(app: AppTest, records: list[dict]) -> str:
     return app.query_params["run"][0] if isinstance(app.query_params["run"], list) else app.query_params["run"]
 
 
-def wait_done(app: AppTest, run_id: str, timeout_s: float = 60.0) -> None:
+def wait_done(app: AppTest, run_id: str, timeout_s: float = 300.0) -> None:
     """Rerun the page until the run has ended (the page's own poll, done by hand)."""
     from components import batch_view
 
-    deadline = time.monotonic() + timeout_s
-    while batch_view.registry().get(run_id, app.session_state["owner"]).active:
-        assert time.monotonic() < deadline, "the run did not finish"
-        batch_view.registry().wait(run_id, 0.2)
+    registry, owner = batch_view.registry(), app.session_state["owner"]
+    wait_until(lambda: not registry.get(run_id, owner).active, timeout_s, "the run to finish")
     app.run()
     assert not app.exception, app.exception
 

@@ -6,7 +6,6 @@ the page in Chinese."""
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -16,6 +15,7 @@ from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.app.conftest import ROOT
 from tests.media_factory import make_png
+from tests.waiting import wait_until
 
 PAGE = "app_pages/compare.py"
 IMAGE = make_png(96, 64, seed=3)
@@ -44,27 +44,27 @@ def pair(app: AppTest):
     return workspace.open(a_id, owner), workspace.open(b_id, owner)
 
 
-def wait_both_done(app: AppTest, turns: int, timeout_s: float = 240.0) -> None:
+def wait_both_done(app: AppTest, turns: int, timeout_s: float = 300.0) -> None:
     """Rerun until both conversations have `turns` answered turns and no answer runs any more."""
     from components.model_cache import services
 
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def both_done() -> bool:
         lives = pair(app)
-        done = all(
+        if all(
             len(live.conversation.turns) == turns
             and all(turn.answered for turn in live.conversation.turns)
             and services().workspace.run(live) is None
             for live in lives
-        )
-        if done:
-            break
-        assert time.monotonic() < deadline, [live.conversation.turns for live in lives]
+        ):
+            return True
         for live in lives:
             run = services().workspace.run(live)
             if run is not None:
-                run.wait_done(0.5)
-        app.run()
+                run.wait_done(0.5)  # returns when the answer ends, or after 0.5 s to rerun the page meanwhile
+        app.run()  # the page's own poll, done by hand
+        return False
+
+    wait_until(both_done, timeout_s, lambda: f"both answers: {[live.conversation.turns for live in pair(app)]}")
     app.run()
     assert not app.exception, app.exception
 
