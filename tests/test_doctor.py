@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
-import time
+import threading
 
 import torch
 import transformers
@@ -13,6 +13,7 @@ from i18n import Text
 from model_backend import doctor
 from model_backend.doctor import ERROR, OK, WARNING, Check, exit_code, format_report, run_checks
 from tests.test_cli import run_cli
+from tests.waiting import wait_until
 
 
 def _by_name(checks: list[Check]) -> dict[str, Check]:
@@ -61,17 +62,33 @@ def test_wrong_transformers_is_an_error(monkeypatch):
     assert check.status == ERROR and "pip install transformers==4.51.3" in str(check.advice)
 
 
-def test_unreachable_hub_is_a_quick_warning():
+def test_unreachable_hub_is_a_quick_warning(monkeypatch):
     with socket.socket() as probe:  # a port nothing listens on: bound, never listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-        started = time.monotonic()
         check = doctor.check_hub("127.0.0.1", port, timeout=2.0)
-    assert check.status == WARNING and check.advice and time.monotonic() - started < 3
+    assert check.status == WARNING and check.advice and check.detail.key == "doctor.hub.unreachable"
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         assert doctor.check_hub("127.0.0.1", server.getsockname()[1]).status == OK
+
+    # Quick whatever the network does: a connect that never returns still ends in a warning.
+    release, timeouts = threading.Event(), []
+
+    def hanging_connect(address, timeout=None, *args, **kwargs):
+        timeouts.append(timeout)
+        release.wait()  # the hub never answers, until the test is over
+        raise OSError("released by the test")
+
+    monkeypatch.setattr(doctor.socket, "create_connection", hanging_connect)
+    try:
+        check = doctor.check_hub("hub.example", 443, timeout=0.2)
+    finally:
+        release.set()
+    assert check.status == WARNING and check.advice and check.detail.key == "doctor.hub.timed_out"
+    wait_until(lambda: timeouts, what="the probe's connect to be called")
+    assert timeouts == [0.2]  # and the connect itself is bounded too
 
 
 def test_low_disk_is_reported(monkeypatch, tmp_path):
@@ -95,10 +112,10 @@ def test_every_line_has_words_in_both_languages(monkeypatch, tmp_path):
 
 
 def test_cli_doctor_prints_the_report_and_its_exit_code():
-    started = time.monotonic()
-    result = run_cli("doctor", timeout=120)
-    assert time.monotonic() - started < 60  # the hub probe is bounded, the report never hangs
+    result = run_cli("doctor", timeout=600)  # an upper bound for a hang to fail the test, not a timing
     lines = result.stdout.splitlines()
+    # The hub probe is bounded (test above): the report has its line, whether the hub answered or not.
+    assert any(line.split(":")[0].split()[-1] == "hub" for line in lines), result.stdout
     assert any(line.startswith("[ok]      Python: " + ".".join(map(str, sys.version_info[:3]))) for line in lines)
     assert any(line.startswith(f"[ok]      torch: {torch.__version__}") for line in lines)
     assert any(f"transformers: {transformers.__version__}" in line for line in lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 import torch
@@ -32,6 +31,28 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 def _no_download(*args, **kwargs):
     raise AssertionError("nothing may be downloaded before the refusal")
+
+
+def record_hub_calls(monkeypatch) -> tuple[list, list]:
+    """Spy on the hub client (calls go through): the timeout of each `model_info` (the probe), and
+    `local_files_only` of each `snapshot_download` (False: a real download, with its long retries)."""
+    import huggingface_hub
+
+    probes: list[float | None] = []
+    downloads: list[bool] = []
+    model_info, snapshot_download = huggingface_hub.HfApi.model_info, huggingface_hub.snapshot_download
+
+    def spy_model_info(self, repo_id, *args, **kwargs):
+        probes.append(kwargs.get("timeout"))
+        return model_info(self, repo_id, *args, **kwargs)
+
+    def spy_snapshot_download(repo_id, *args, **kwargs):
+        downloads.append(bool(kwargs.get("local_files_only")))
+        return snapshot_download(repo_id, *args, **kwargs)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", spy_model_info)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", spy_snapshot_download)
+    return probes, downloads
 
 
 def test_auto_precision_loads_the_faster_cpu_dtype_and_says_so(monkeypatch):
@@ -104,10 +125,11 @@ def test_4bit_refused_on_6b_vit_before_any_download(monkeypatch):
 
 def test_uncached_hub_id_fails_fast_with_a_plain_message(monkeypatch):
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home-for-test")
-    start = time.monotonic()
+    probes, downloads = record_hub_calls(monkeypatch)
     with pytest.raises(CheckpointUnavailable) as failure:
         load_model(LoadSpec("OpenGVLab/InternVL2-1B"))
-    assert time.monotonic() - start < 10
+    # Fast: the cache was looked at, then one probe bounded by its short timeout; no download was tried.
+    assert downloads == [True] and probes == [loading.hub.PROBE_TIMEOUT_S], (downloads, probes)
     message = str(failure.value)
     assert "Could not reach the Hugging Face hub to download OpenGVLab/InternVL2-1B" in message
     assert "local folder" in message and "demo" in message
