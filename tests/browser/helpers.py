@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.browser.conftest import wait_loaded
+from tests.waiting import wait_until  # noqa: F401  (the browser tests' condition wait too)
 
 ANSWER_TIMEOUT_MS = 120_000
+# Every script run the page asked for has run (a run started after the last request has ended: see
+# RUN_WATCH in conftest.py), and none runs now (Streamlit's own state, shown on stApp).
+IDLE = """() => !window.__streamlitRuns.pending
+  && document.querySelector('[data-testid=stApp]')?.dataset.testScriptState === 'notRunning'"""
+
+
+def runs_requested(page) -> int:
+    """How many script runs the page has asked the server for since it was loaded."""
+    return page.evaluate("() => window.__streamlitRuns.requested")
 
 
 def wait_idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until the app's script run has finished (widgets sent mid-run can be lost)."""
-    page.wait_for_timeout(300)  # let a just-triggered run start
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=timeout_ms)
+    """Wait until the runs the page asked for (a click, a widget change) have ended and none is running.
+
+    Widgets sent mid-run can be lost. A request is noted in the page as the app sends it, while the
+    click or key press that causes it is handled, so no pause is needed for a run to start.
+    """
+    assert page.evaluate("() => window.__streamlitRuns !== undefined"), "the page was not opened by the browser fixture"
+    page.wait_for_function(IDLE, timeout=timeout_ms)
 
 
 def go(page, title: str) -> None:
@@ -25,7 +37,10 @@ def upload(page, label: str, files: list[tuple[str, bytes, str]]) -> None:
     """Put files into the uploader whose label is `label`."""
     uploader = page.get_by_test_id("stFileUploader").filter(has_text=label).first
     payload = [{"name": name, "mimeType": mime, "buffer": data} for name, data, mime in files]
+    before = runs_requested(page)
     uploader.locator("input[type=file]").set_input_files(payload)
+    # The files go up first; the run that reads them is asked for once they are on the server.
+    page.wait_for_function("before => window.__streamlitRuns.requested > before", arg=before, timeout=120_000)
     wait_idle(page)
 
 
@@ -47,26 +62,41 @@ def wait_answer_done(page, count: int) -> str:
     return answer.inner_text()
 
 
-def watch_growth(page, index: int, seconds: float = 30.0, cursor: str | None = None) -> list[int]:
-    """Lengths of the `index`-th message's text, polled until it carries its final stats caption.
+class GrowthWatch:
+    """The lengths the text of the `index`-th chat message goes through, as the page changes it.
 
-    With `cursor`, only lengths seen while the streaming cursor shows count (text still arriving).
+    Noted in the page at every change (a MutationObserver), so none is missed however slow the test
+    process is; with `cursor`, only lengths while the streaming cursor shows (text still arriving).
+    Noting stops at the message's final stats caption. Start it before asking: `lengths()` waits for
+    the caption and returns what was seen.
     """
-    lengths: list[int] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        target = messages(page).nth(index)
-        try:
-            text = target.inner_text(timeout=200) if target.count() else ""
-        except Exception:  # the element is replaced while the page redraws
-            text = ""
-        streaming = cursor is None or cursor in text
-        if text and streaming and (not lengths or len(text) != lengths[-1]):
-            lengths.append(len(text))
-        if "new tokens" in text:
-            break
-        time.sleep(0.03)
-    return lengths
+
+    START = """([index, cursor]) => {
+      const seen = [];
+      window.__growth = seen;
+      const note = () => {
+        const message = document.querySelectorAll("[data-testid=stChatMessage]")[index];
+        const text = message ? message.innerText : "";
+        if (text && (cursor === null || text.includes(cursor)) && seen[seen.length - 1] !== text.length) {
+          seen.push(text.length);
+        }
+        if (text.includes("new tokens")) observer.disconnect();
+      };
+      const observer = new MutationObserver(note);
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    }"""
+
+    def __init__(self, page, index: int, cursor: str | None = None) -> None:
+        self.page, self.index = page, index
+        page.evaluate(self.START, [index, cursor])
+
+    def lengths(self) -> list[int]:
+        messages(self.page).nth(self.index).get_by_text("new tokens").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        return self.page.evaluate("() => window.__growth")
+
+
+def watch_growth(page, index: int, cursor: str | None = None) -> GrowthWatch:
+    return GrowthWatch(page, index, cursor)
 
 
 def set_max_new_tokens(page, tokens: int) -> None:
@@ -78,11 +108,3 @@ def set_max_new_tokens(page, tokens: int) -> None:
     page.get_by_role("button", name="Apply / Load").click()
     page.get_by_text("Applied.").wait_for()
     wait_loaded(page)
-
-
-def wait_until(condition, timeout_s: float = 120.0, what: str = "condition") -> None:
-    """Poll `condition` (every 0.1 s) until it holds; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)

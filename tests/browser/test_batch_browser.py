@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 from helpers import go, upload, wait_idle
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 
@@ -49,12 +49,21 @@ def dataset() -> bytes:
     return "".join(json.dumps(r) + "\n" for r in records).encode()
 
 
-def progress_text(page) -> str:
-    bar = page.get_by_test_id("stProgress")
-    try:
-        return bar.first.inner_text(timeout=1000) if bar.count() else ""
-    except Exception:  # redrawn by the panel's poll while being read
-        return ""
+def watch_progress(page) -> None:
+    """From now on, note in the page each answered count the progress bar shows, at every change."""
+    page.evaluate(
+        """(pattern) => {
+          const seen = [];
+          window.__progress = seen;
+          const note = () => {
+            const bar = document.querySelector("[data-testid=stProgress]");
+            const match = bar && bar.innerText.match(new RegExp(pattern));
+            if (match && seen[seen.length - 1] !== Number(match[1])) seen.push(Number(match[1]));
+          };
+          new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+        }""",
+        _PROGRESS.pattern,
+    )
 
 
 def test_a_50_row_dataset_runs_with_live_progress_a_table_and_downloads(page, tmp_path: Path) -> None:
@@ -66,20 +75,12 @@ def test_a_50_row_dataset_runs_with_live_progress_a_table_and_downloads(page, tm
     tokens.fill("8")
     tokens.press("Tab")
     wait_idle(page)
+    watch_progress(page)
     page.get_by_role("button", name="Start").click()
 
-    seen: list[int] = []  # answered counts read off the bar while the page stays open
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        text = progress_text(page)
-        match = _PROGRESS.search(text)
-        if match and (not seen or int(match[1]) != seen[-1]):
-            seen.append(int(match[1]))
-        if text.startswith("Finished"):
-            break
-        page.wait_for_timeout(100)
-    else:
-        pytest.fail(f"the run did not finish; the bar went {seen}")
+    bar = page.get_by_test_id("stProgress").first
+    expect(bar).to_have_text(re.compile(r"^Finished"), timeout=RUN_TIMEOUT_S * 1000)
+    seen = page.evaluate("() => window.__progress")  # answered counts the bar showed while the page stayed open
     assert seen[-1] == ROWS and len(seen) >= 3, f"the bar did not move while the page was open: {seen}"
     assert seen == sorted(seen)
     page.get_by_text("Finished · 50 of 50 questions answered · errors: 2").wait_for()

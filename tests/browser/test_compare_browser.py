@@ -9,7 +9,6 @@ goes to both; a refresh shows the same comparison.
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from helpers import go, messages, upload, wait_idle
@@ -37,19 +36,37 @@ def texts(page) -> list[str]:
     return page.evaluate("() => Array.from(document.querySelectorAll('[data-testid=stChatMessage]'), m => m.innerText)")
 
 
+def watch_both_streaming(page) -> None:
+    """From now on, note in the page whether two answers ever show the streaming cursor at one moment
+    (checked at every change the page makes, so a short answer cannot finish between two looks)."""
+    page.evaluate(
+        """(cursor) => {
+          window.__bothStreaming = false;
+          const check = () => {
+            const streaming = Array.from(document.querySelectorAll("[data-testid=stChatMessage]"))
+              .filter((message) => message.innerText.includes(cursor)).length;
+            if (streaming >= 2) {
+              window.__bothStreaming = true;
+              observer.disconnect();
+            }
+          };
+          const observer = new MutationObserver(check);
+          observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+        }""",
+        CURSOR,
+    )
+
+
 def wait_answers(page, answered: int) -> tuple[list[str], bool]:
-    """Poll until `answered` answers carry their stats; also say whether both streamed at one moment."""
-    deadline, both_streaming = time.monotonic() + ANSWER_TIMEOUT_S, False
-    while time.monotonic() < deadline:
-        current = texts(page)
-        if sum(CURSOR in text for text in current) >= 2:
-            both_streaming = True
-        done = [text for text in current if "new tokens" in text]
-        if len(done) >= answered:
-            wait_idle(page)
-            return texts(page), both_streaming
-        time.sleep(0.03)
-    raise AssertionError(f"the answers did not finish: {texts(page)}")
+    """Wait until `answered` answers carry their stats; also say whether both streamed at one moment."""
+    page.wait_for_function(
+        """(answered) => Array.from(document.querySelectorAll("[data-testid=stChatMessage]"))
+          .filter((message) => message.innerText.includes("new tokens")).length >= answered""",
+        arg=answered,
+        timeout=ANSWER_TIMEOUT_S * 1000,
+    )
+    wait_idle(page)
+    return texts(page), page.evaluate("() => window.__bothStreaming")
 
 
 def test_two_demo_checkpoints_side_by_side(page) -> None:
@@ -60,6 +77,7 @@ def test_two_demo_checkpoints_side_by_side(page) -> None:
 
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill("What is in the picture?")
+    watch_both_streaming(page)
     box.press("Enter")
     shown, both_streaming = wait_answers(page, answered=2)
     assert both_streaming, "the two answers did not stream at the same time"
@@ -78,6 +96,7 @@ def test_two_demo_checkpoints_side_by_side(page) -> None:
     screenshot(page, "compare")
 
     box.fill("And the colours?")
+    watch_both_streaming(page)
     box.press("Enter")
     shown, _ = wait_answers(page, answered=4)
     assert len(shown) == 8
