@@ -8,9 +8,10 @@ there is no gate and the local user is an admin (the app then listens on 127.0.0
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.language import t
-from model_backend.access import AccessPolicy, AttemptLimiter, Role
+from model_backend.access import AccessPolicy, AttemptLimiter, Role, client_key
 
 ROLE = "role"
 
@@ -52,12 +53,12 @@ def is_admin() -> bool:
 
 def _password_form(rules: AccessPolicy) -> None:
     st.title("InternVL Studio")
-    client = st.context.ip_address or "unknown"
     with st.form("login"):
         given = st.text_input(t("access.password"), type="password")
         submitted = st.form_submit_button(t("access.enter"), type="primary")
     if not submitted:
         return
+    client = _client(rules)
     wait = _limiter().wait_s(client)
     if wait > 0:
         st.error(t("access.too_many", seconds=f"{wait:.0f}"))
@@ -67,8 +68,17 @@ def _password_form(rules: AccessPolicy) -> None:
         _limiter().failed(client)
         st.error(t("access.wrong_password"))
         return
+    _limiter().succeeded(client)
     st.session_state[ROLE] = granted
     st.rerun()
+
+
+def _client(rules: AccessPolicy) -> str:
+    """This visitor's throttling key: their address (as a trusted proxy reports it), else this session."""
+    ctx = get_script_run_ctx()
+    session = ctx.session_id if ctx is not None else "no-session"
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    return client_key(st.context.ip_address, forwarded, session, rules.trusted_proxies)
 
 
 def _oidc_configured() -> bool:

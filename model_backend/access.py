@@ -12,11 +12,14 @@ Environment:
   INTERNVL_ADMINS              comma-separated e-mails that are admins under OIDC login
   INTERNVL_ALLOWED_CHECKPOINTS comma-separated checkpoints users may load (default: the catalog + the demos)
   INTERNVL_MODEL_ROOTS         os.pathsep-separated folders under which admins may load local checkpoints
+  INTERNVL_TRUSTED_PROXIES     comma-separated proxy addresses whose X-Forwarded-For is believed ("loopback":
+                               a proxy on the same machine)
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import threading
 import time
@@ -30,6 +33,7 @@ from model_backend.catalog import CATALOG, find_entry
 from model_backend.settings import LoadSpec
 
 Role = Literal["admin", "user"]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class AccessPolicy:
     admins: frozenset[str] = frozenset()
     allowed: tuple[str, ...] | None = None
     model_roots: tuple[Path, ...] = ()
+    trusted_proxies: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AccessPolicy:
@@ -53,6 +58,7 @@ class AccessPolicy:
             admins=frozenset(email.lower() for email in items("INTERNVL_ADMINS")),
             allowed=items("INTERNVL_ALLOWED_CHECKPOINTS") or None,
             model_roots=tuple(Path(p).expanduser().resolve() for p in items("INTERNVL_MODEL_ROOTS", os.pathsep)),
+            trusted_proxies=frozenset(items("INTERNVL_TRUSTED_PROXIES")),
         )
 
     def check_password(self, given: str) -> Role | None:
@@ -97,25 +103,65 @@ class AccessPolicy:
 
 
 class AttemptLimiter:
-    """At most `limit` failed logins per `window_s` for one client, so a password cannot be guessed fast."""
+    """Throttles password guessing per client: `limit` failures lock that client out, for longer each time.
 
-    def __init__(self, limit: int = 5, window_s: float = 60.0) -> None:
-        self.limit, self.window_s = limit, window_s
+    A lock-out lasts `window_s`, then doubles with each further lock-out of the same client (capped at
+    `max_lock_s`); a successful login clears the client's record. Clients are keyed by `client_key`, so
+    one client's failures never lock out another, and each lock-out is logged.
+    """
+
+    def __init__(self, limit: int = 5, window_s: float = 60.0, max_lock_s: float = 3600.0) -> None:
+        self.limit, self.window_s, self.max_lock_s = limit, window_s, max_lock_s
         self._lock = threading.Lock()
         self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lockouts: dict[str, int] = {}
 
     def wait_s(self, client: str) -> float:
         """Seconds until `client` may try again (0: now)."""
         with self._lock:
-            recent = self._recent(client)
-            return 0.0 if len(recent) < self.limit else recent[0] + self.window_s - time.monotonic()
+            return max(0.0, self._locked_until.get(client, 0.0) - time.monotonic())
 
     def failed(self, client: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._recent(client).append(time.monotonic())
+            failures = self._failures.setdefault(client, deque())
+            while failures and failures[0] <= now - self.window_s:
+                failures.popleft()
+            failures.append(now)
+            if len(failures) < self.limit:
+                return
+            failures.clear()
+            count = self._lockouts[client] = self._lockouts.get(client, 0) + 1
+            lock_s = min(self.window_s * 2 ** (count - 1), self.max_lock_s)
+            self._locked_until[client] = now + lock_s
+        _log.warning("login: client %s locked out for %.0f s after %d wrong passwords", client, lock_s, self.limit)
 
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= time.monotonic() - self.window_s:
-            failures.popleft()
-        return failures
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            for record in (self._failures, self._locked_until, self._lockouts):
+                record.pop(client, None)
+
+
+def client_key(address: str | None, forwarded_for: str | None, session_id: str, trusted_proxies: frozenset[str]) -> str:
+    """Who is trying to log in, for `AttemptLimiter`: never one bucket shared by every visitor.
+
+    `address` is the connection's peer as Streamlit reports it (None for a loopback client, as behind a
+    proxy on the same machine). A proxy's `X-Forwarded-For` is believed only when the peer is a trusted
+    proxy (`INTERNVL_TRUSTED_PROXIES`; "loopback" names a same-machine proxy, whose peer Streamlit reports
+    as None): then its last address, the one that proxy saw, is the client. Otherwise the peer address,
+    and without one the browser session.
+
+    >>> client_key(None, "203.0.113.9, 10.0.0.2", "s1", frozenset({"loopback"}))
+    'ip:10.0.0.2'
+    >>> client_key(None, "203.0.113.9", "s1", frozenset())
+    'session:s1'
+    """
+    peer = address or "loopback"
+    if forwarded_for and peer in trusted_proxies:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if hops:
+            return f"ip:{hops[-1]}"
+    if address:
+        return f"ip:{address}"
+    return f"session:{session_id}"

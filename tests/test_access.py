@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from i18n import Text
-from model_backend.access import AccessPolicy, AttemptLimiter
+from model_backend.access import AccessPolicy, AttemptLimiter, client_key
 from model_backend.settings import LoadSpec
 
 
@@ -86,3 +88,54 @@ def test_the_limiter_blocks_a_client_after_five_failures_and_only_that_client(mo
     assert limiter.wait_s("10.0.0.2") == 0
     clock[0] += 61
     assert limiter.wait_s("10.0.0.1") == 0
+
+
+def test_each_lock_out_of_the_same_client_lasts_twice_as_long_and_is_logged(monkeypatch, caplog) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    limiter = AttemptLimiter(limit=5, window_s=60, max_lock_s=200)
+    locks = []
+    for _ in range(4):
+        for _ in range(5):
+            limiter.failed("ip:10.0.0.1")
+        locks.append(limiter.wait_s("ip:10.0.0.1"))
+        clock[0] += locks[-1]
+        assert limiter.wait_s("ip:10.0.0.1") == 0
+    assert locks == [60, 120, 200, 200]  # doubling, capped
+    assert [r.getMessage() for r in caplog.records] == [
+        f"login: client ip:10.0.0.1 locked out for {seconds} s after 5 wrong passwords"
+        for seconds in (60, 120, 200, 200)
+    ]
+
+
+def test_a_good_login_clears_the_clients_record(monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    limiter = AttemptLimiter(limit=5, window_s=60)
+    for _ in range(4):
+        limiter.failed("session:a")
+    limiter.succeeded("session:a")
+    limiter.failed("session:a")
+    assert limiter.wait_s("session:a") == 0  # the four earlier failures no longer count
+
+
+@pytest.mark.parametrize(
+    ("address", "forwarded", "trusted", "expected"),
+    [
+        ("198.51.100.7", None, frozenset(), "ip:198.51.100.7"),
+        ("198.51.100.7", "203.0.113.9", frozenset(), "ip:198.51.100.7"),  # a header from anyone is not believed
+        (None, "203.0.113.9", frozenset(), "session:s1"),  # loopback peer, no trusted proxy: the session
+        (None, None, frozenset({"loopback"}), "session:s1"),
+        (None, "203.0.113.9", frozenset({"loopback"}), "ip:203.0.113.9"),  # the README's same-machine proxy
+        (None, "6.6.6.6, 203.0.113.9", frozenset({"loopback"}), "ip:203.0.113.9"),  # a forged first hop ignored
+        ("10.0.0.2", "203.0.113.9", frozenset({"10.0.0.2"}), "ip:203.0.113.9"),
+        ("10.0.0.3", "203.0.113.9", frozenset({"10.0.0.2"}), "ip:10.0.0.3"),
+    ],
+)
+def test_the_client_key_never_puts_every_visitor_in_one_bucket(address, forwarded, trusted, expected) -> None:
+    assert client_key(address, forwarded, "s1", trusted) == expected
+
+
+def test_trusted_proxies_come_from_the_environment() -> None:
+    policy = AccessPolicy.from_env({"INTERNVL_TRUSTED_PROXIES": "loopback, 10.0.0.2"})
+    assert policy.trusted_proxies == frozenset({"loopback", "10.0.0.2"})
