@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from components import cookies, identity
 from components.language import t
 from model_backend.access import AccessPolicy, AttemptLimiter, Role, client_key
 
@@ -37,8 +38,14 @@ def gate() -> None:
         st.sidebar.button(t("access.log_out"), on_click=st.logout, key="logout")
     elif rules.password or rules.admin_password:
         if ROLE not in st.session_state:
-            _password_form(rules)
-            st.stop()
+            session = identity.current_session()
+            if session is not None and session.role is not None and session.scope == rules.login_scope():
+                st.session_state[ROLE] = session.role  # logged in before, in this browser: a reload or a new tab
+            else:
+                _password_form(rules)
+                cookies.write()  # a logout's cookie removal, drawn while the form shows
+                st.stop()
+        st.sidebar.button(t("access.log_out"), on_click=_log_out, key="logout", icon=":material/logout:")
     else:
         st.session_state[ROLE] = "admin"
 
@@ -69,8 +76,14 @@ def _password_form(rules: AccessPolicy) -> None:
         st.error(t("access.wrong_password"))
         return
     _limiter().succeeded(client)
+    identity.log_in(granted, rules.login_scope())
     st.session_state[ROLE] = granted
     st.rerun()
+
+
+def _log_out() -> None:
+    identity.log_out()
+    st.session_state.pop(ROLE, None)
 
 
 def _client(rules: AccessPolicy) -> str:

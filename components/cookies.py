@@ -14,9 +14,14 @@ _PENDING = "cookies_to_set"
 _ONE_YEAR_S = 365 * 24 * 3600
 
 
-def queue(name: str, value: str) -> None:
-    """Set cookie `name` (one year, SameSite=Strict) on the next `write`."""
-    st.session_state.setdefault(_PENDING, {})[name] = value
+def queue(name: str, value: str, max_age_s: int = _ONE_YEAR_S) -> None:
+    """Set cookie `name` (SameSite=Strict; Secure on https) on the next `write`."""
+    st.session_state.setdefault(_PENDING, {})[name] = (value, max_age_s)
+
+
+def forget(name: str) -> None:
+    """Delete cookie `name` on the next `write`."""
+    queue(name, "", max_age_s=0)
 
 
 def write() -> None:
@@ -27,13 +32,15 @@ def write() -> None:
     which while an answer streams is the whole answer. The script stays the same after the
     cookies are set, so reruns do not reload the frame.
     """
-    pending: dict[str, str] = st.session_state.get(_PENDING, {})
+    pending: dict[str, tuple[str, int]] = st.session_state.get(_PENDING, {})
     if not pending:
         st.empty()
         return
-    settings = f"Max-Age={_ONE_YEAR_S}; Path=/; SameSite=Strict"
+    # Set from a script, so never HttpOnly (Streamlit cannot send Set-Cookie); Secure whenever the page is https.
+    secure = "(window.parent.location.protocol === 'https:' ? '; Secure' : '')"
     lines = [
-        f"window.parent.document.cookie = {json.dumps(f'{name}={value}; {settings}')};"
-        for name, value in sorted(pending.items())
+        f"window.parent.document.cookie = {json.dumps(f'{name}={value}; Max-Age={age}; Path=/; SameSite=Strict')}"
+        f" + {secure};"
+        for name, (value, age) in sorted(pending.items())
     ]
     st.iframe(f"<script>{''.join(lines)}</script>", height=1)

@@ -1,21 +1,39 @@
 """Who the visitor is, for keeping conversations apart: a login when there is one, else this browser.
 
-Without accounts, each browser gets an unguessable id in a first-party cookie (see `cookies`);
-until the browser sends it back (the next page load), the session keeps the id it made.
+Without OIDC accounts, a browser is known by a session token in a first-party cookie (see `cookies`)
+that only the server mints and recognises (`model_backend.sessions`): a cookie value the server never
+issued, or one expired or revoked, stands for nobody, so an identity cannot be chosen. The session also
+remembers the role a password login gave, so a reload or a new tab stays logged in until the user logs
+out or the session expires; logging in rotates the token.
 """
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from components import cookies
-from model_backend.store import new_id
+from model_backend.sessions import Role, Session, SessionStore
+from model_backend.store import default_data_dir, new_id
 
 COOKIE = "internvl_studio_browser"
 _OWNER = "owner"
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_SESSION = "identity_session"  # (token, Session) this browser presented or was given, or None
+
+
+@st.cache_resource(show_spinner=False, on_release=SessionStore.close)
+def sessions() -> SessionStore:
+    return SessionStore(default_data_dir())
+
+
+def current_session() -> Session | None:
+    """The issued session this browser's cookie stands for (looked up once per Streamlit session)."""
+    if _SESSION not in st.session_state:
+        token = st.context.cookies.get(COOKIE)
+        token = token if isinstance(token, str) else None
+        found = sessions().lookup(token)
+        st.session_state[_SESSION] = (token, found) if found is not None else None
+    held = st.session_state[_SESSION]
+    return held[1] if held is not None else None
 
 
 def owner() -> str:
@@ -27,13 +45,40 @@ def owner() -> str:
     if user is not None:
         key = f"user:{user}"
     else:
-        token = st.context.cookies.get(COOKIE, "")
-        if not isinstance(token, str) or not _TOKEN.match(token):
-            token = new_id()
-            cookies.queue(COOKIE, token)
-        key = f"browser:{token}"
+        session = current_session()
+        key = session.owner if session is not None else _start(f"browser:{new_id()}", role=None)
     st.session_state[_OWNER] = key
     return key
+
+
+def log_in(role: Role, scope: str) -> None:
+    """A password login: this browser keeps its conversations (when its cookie was one the server
+    issued) under a new token that carries `role`; the old token stops working."""
+    session = current_session()
+    held = st.session_state.get(_SESSION)
+    old_token = held[0] if held is not None else None
+    browser = session.owner if session is not None else f"browser:{new_id()}"
+    sessions().revoke(old_token)
+    st.session_state[_OWNER] = _start(browser, role, scope)
+
+
+def log_out() -> None:
+    """Revoke this browser's token and forget who it was; the next run asks for the password again."""
+    held = st.session_state.get(_SESSION)
+    if held is not None:
+        sessions().revoke(held[0])
+    cookies.forget(COOKIE)
+    for key in (_SESSION, _OWNER):
+        st.session_state.pop(key, None)
+    st.session_state[_SESSION] = None
+
+
+def _start(browser: str, role: Role | None, scope: str = "") -> str:
+    store = sessions()
+    token = store.issue(browser, role, scope)
+    st.session_state[_SESSION] = (token, store.lookup(token))
+    cookies.queue(COOKIE, token, max_age_s=int(store.lifetime_s))
+    return browser
 
 
 def _logged_in_user() -> str | None:

