@@ -9,20 +9,29 @@ out or the session expires; logging in rotates the token.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from components import cookies
 from model_backend.sessions import Role, Session, SessionStore
-from model_backend.store import default_data_dir, new_id
+from model_backend.store import ConversationStore, default_data_dir, new_id
 
 COOKIE = "internvl_studio_browser"
 _OWNER = "owner"
-_SESSION = "identity_session"  # (token, Session) this browser presented or was given, or None
+_SESSION = "identity_session"
+_LEGACY_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")  # (token, Session) this browser presented or was given, or None
 
 
 @st.cache_resource(show_spinner=False, on_release=SessionStore.close)
 def sessions() -> SessionStore:
     return SessionStore(default_data_dir())
+
+
+@st.cache_resource(show_spinner=False, on_release=ConversationStore.close)
+def _conversations() -> ConversationStore:
+    """A read connection to the conversation store (SQLite in WAL mode takes several), to look up old ids."""
+    return ConversationStore()
 
 
 def current_session() -> Session | None:
@@ -32,6 +41,8 @@ def current_session() -> Session | None:
         token = token if isinstance(token, str) else None
         found = sessions().lookup(token)
         st.session_state[_SESSION] = (token, found) if found is not None else None
+        if found is None and token is not None:
+            _adopt_legacy_id(token)
     held = st.session_state[_SESSION]
     return held[1] if held is not None else None
 
@@ -71,6 +82,17 @@ def log_out() -> None:
     for key in (_SESSION, _OWNER):
         st.session_state.pop(key, None)
     st.session_state[_SESSION] = None
+
+
+def _adopt_legacy_id(value: str) -> None:
+    """Before sessions, the cookie held the browser id itself. Such an id is taken over once, by the
+    first browser that presents it, and only if conversations are stored under it: upgrading loses no
+    one's list, and a value made up now owns nothing, so it gets nothing."""
+    owner = f"browser:{value}"
+    if not _LEGACY_ID.match(value) or sessions().ever_issued_to(owner):
+        return
+    if _conversations().list(owner):
+        _start(owner, role=None)
 
 
 def _start(browser: str, role: Role | None, scope: str = "") -> str:

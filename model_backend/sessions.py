@@ -94,6 +94,11 @@ class SessionStore:
             return None
         return Session(row[0], row[1], row[2], row[3])
 
+    def ever_issued_to(self, owner: str) -> bool:
+        """Whether a session (live or expired, not revoked) was issued for `owner`."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM sessions WHERE owner = ? LIMIT 1", (owner,)).fetchone() is not None
+
     def revoke(self, token: str | None) -> None:
         if token:
             with self._lock:

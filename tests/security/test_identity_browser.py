@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from model_backend.conversation import Conversation
+from model_backend.store import ConversationStore
 from tests.browser.conftest import launch_app, stop_app, wait_loaded
 from tests.browser.helpers import go, upload, wait_idle
 
@@ -92,3 +93,32 @@ def test_a_chosen_cookie_is_ignored_a_login_persists_and_logout_revokes(browser,
         victim.close()
         attacker.close()
         stop_app(gated)
+
+
+def test_a_browser_id_from_before_sessions_is_taken_over_once(browser, tmp_path) -> None:
+    """Upgrading loses nobody's list: an old cookie that owns conversations becomes a session, once."""
+    legacy = "L" * 22
+    store = ConversationStore(tmp_path / "open" / "data")
+    conversation = Conversation()
+    conversation.ask(SECRET_TITLE).answer = "Kept across the upgrade."
+    store.save(store.create(f"browser:{legacy}", "image"), f"browser:{legacy}", conversation)
+    store.close()
+    app = launch_app(tmp_path / "open")
+    contexts = []
+    try:
+        for expected in (True, False):  # the first browser to present it takes it over; a second one does not
+            context = browser.new_context(viewport={"width": 1400, "height": 1100})
+            contexts.append(context)
+            context.add_cookies([{"name": COOKIE, "value": legacy, "url": app.url}])
+            tab = _open(context, app.url)
+            wait_loaded(tab)
+            listed = _open_conversation_list(tab).get_by_role("button", name=re.compile(SECRET_TITLE))
+            if expected:
+                expect(_visible(listed)).to_be_visible()
+                assert _token(context) != legacy  # now a session token the server issued
+            else:
+                assert listed.count() == 0
+    finally:
+        for context in contexts:
+            context.close()
+        stop_app(app)
