@@ -6,7 +6,7 @@ progress), and the pages. Run with `make run`; `INTERNVL_MODEL` picks the first 
 
 import streamlit as st
 
-from components import access, sidebar
+from components import access, data_folder, sidebar
 from components.language import t
 
 # A local favicon: without one, Streamlit shows the page's Material icon, fetched from fonts.gstatic.com.
@@ -24,6 +24,7 @@ pages = [
 # the entry file as a legacy multipage app until st.navigation has run once, so the first hit on
 # a cold server (or a tab reopened after a restart) showed file-name navigation and no sidebar.
 navigation = st.navigation(pages)
+data_folder.gate()
 access.gate()
 sidebar.render()
 navigation.run()

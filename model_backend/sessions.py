@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from model_backend.store import faults_explained
+
 LIFETIME_ENV = "INTERNVL_SESSION_DAYS"
 DEFAULT_LIFETIME_DAYS = 30.0
 Role = Literal["admin", "user"]
@@ -63,6 +65,7 @@ def _digest(token: str) -> str:
 class SessionStore:
     """The issued sessions, in `root/sessions.sqlite3` (one transaction per change)."""
 
+    @faults_explained
     def __init__(self, root: Path, lifetime: float | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.lifetime_s = lifetime_s() if lifetime is None else lifetime
@@ -71,6 +74,7 @@ class SessionStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
+    @faults_explained
     def issue(self, owner: str, role: Role | None, scope: str = "") -> str:
         """A new token for `owner` with `role` (given under `scope`); only its digest is kept."""
         token = secrets.token_urlsafe(16)
@@ -82,6 +86,7 @@ class SessionStore:
             )
         return token
 
+    @faults_explained
     def lookup(self, token: str | None) -> Session | None:
         """The session `token` stands for; None for a token never issued, expired or revoked."""
         if not token or len(token) > 128:
@@ -94,21 +99,25 @@ class SessionStore:
             return None
         return Session(row[0], row[1], row[2], row[3])
 
+    @faults_explained
     def ever_issued_to(self, owner: str) -> bool:
         """Whether a session (live or expired, not revoked) was issued for `owner`."""
         with self._lock:
             return self._db.execute("SELECT 1 FROM sessions WHERE owner = ? LIMIT 1", (owner,)).fetchone() is not None
 
+    @faults_explained
     def revoke(self, token: str | None) -> None:
         if token:
             with self._lock:
                 self._db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_digest(token),))
 
+    @faults_explained
     def revoke_all(self) -> int:
         """Sign everyone out; the number of sessions ended."""
         with self._lock:
             return self._db.execute("DELETE FROM sessions").rowcount
 
+    @faults_explained
     def forget_expired(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM sessions WHERE expires <= ?", (time.time(),))

@@ -16,6 +16,8 @@ never read from the store (the app keeps it in memory).
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import os
@@ -25,8 +27,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from model_backend.conversation import Conversation, Turn, turn_from_record, turn_record
 from model_backend.errors import BackendError
@@ -85,6 +89,41 @@ class StoredConversation:
     settings: dict
 
 
+def storage_fault(error: sqlite3.Error | OSError) -> StoreError:
+    """A database or file error as a `StoreError` in plain words; its own words (paths too) stay in `detail`."""
+    words = f"{type(error).__name__}: {error}"
+    lowered = words.lower()
+    if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in lowered or "disk full" in lowered:
+        return StoreError("store.disk_full", detail=words)
+    if getattr(error, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) or any(
+        phrase in lowered for phrase in ("readonly", "read-only", "unable to open database")
+    ):
+        return StoreError("store.read_only", detail=words)
+    return StoreError("store.failed", detail=words)
+
+
+_R = TypeVar("_R")
+
+
+def faults_explained(method: Callable[..., _R]) -> Callable[..., _R]:
+    """Every public store call raises only `StoreError`: a full disk or a read-only folder is a message.
+
+    Opening a store (`__init__`) that fails for any reason means its folder cannot be used.
+    """
+
+    @functools.wraps(method)
+    def call(*args: object, **kwargs: object) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except (sqlite3.Error, OSError) as error:
+            fault = storage_fault(error)
+            if method.__name__ == "__init__" and fault.text.key == "store.failed":
+                fault = StoreError("store.read_only", detail=fault.detail)
+            raise fault from error
+
+    return call
+
+
 def default_data_dir() -> Path:
     """`$INTERNVL_DATA_DIR`, else `~/.local/share/internvl-studio`."""
     configured = os.environ.get(DATA_ENV, "").strip()
@@ -104,6 +143,7 @@ def new_id() -> str:
 class ConversationStore:
     """Conversations of many owners in `root/conversations.sqlite3` and `root/media/`."""
 
+    @faults_explained
     def __init__(self, root: Path | None = None, quota_bytes: int | None = None) -> None:
         self.root = root or default_data_dir()
         self.media_dir = self.root / "media"
@@ -120,6 +160,7 @@ class ConversationStore:
 
     # -- conversations -----------------------------------------------------------------------
 
+    @faults_explained
     def create(self, owner: str, page: str, conversation_id: str | None = None, title: str = "New conversation") -> str:
         conversation_id = conversation_id or new_id()
         now = time.time()
@@ -130,6 +171,7 @@ class ConversationStore:
             )
         return conversation_id
 
+    @faults_explained
     def save(
         self,
         conversation_id: str,
@@ -180,6 +222,7 @@ class ConversationStore:
             db.execute("DELETE FROM conversation_media WHERE conversation_id = ?", (conversation_id,))
             db.executemany("INSERT INTO conversation_media VALUES (?, ?)", [(conversation_id, d) for d in hashes])
 
+    @faults_explained
     def load(self, conversation_id: str, owner: str) -> StoredConversation | None:
         """The conversation if it exists and belongs to `owner`; a turn saved mid-answer comes back interrupted."""
         with self._lock:
@@ -199,6 +242,7 @@ class ConversationStore:
             turns.append(turn)
         return StoredConversation(conversation_id, page, title, Conversation(turns), json.loads(settings))
 
+    @faults_explained
     def list(self, owner: str, page: str | None = None, query: str = "") -> list[ConversationSummary]:
         """The owner's conversations, newest first; `query` matches questions and answers (any case)."""
         sql = "SELECT id, page, title, updated FROM conversations WHERE owner = ?"
@@ -214,11 +258,13 @@ class ConversationStore:
             rows = self._db.execute(sql + " ORDER BY updated DESC", args).fetchall()
         return [ConversationSummary(*row) for row in rows]
 
+    @faults_explained
     def rename(self, conversation_id: str, owner: str, title: str) -> None:
         title = title.strip()[:200] or "Untitled"
         with self._transaction() as db:
             db.execute("UPDATE conversations SET title = ? WHERE id = ? AND owner = ?", (title, conversation_id, owner))
 
+    @faults_explained
     def delete(self, conversation_id: str, owner: str) -> None:
         """Delete the conversation, and the media files no other conversation uses."""
         with self._transaction() as db:
@@ -238,6 +284,7 @@ class ConversationStore:
         for digest in orphans:  # after the commit: a crash here leaves a stray file, never a dangling row
             self._media_path(digest).unlink(missing_ok=True)
 
+    @faults_explained
     def used_bytes(self) -> int:
         with self._lock:
             return self._used_bytes_locked()

@@ -206,6 +206,18 @@ EN = {
         "A picture or video of this conversation is missing from the app's storage, so the conversation cannot "
         "be opened. The details below name the missing file."
     ),
+    "store.disk_full": (
+        "The server's disk is full, so this was not saved. What is on screen stays until you leave the page: "
+        "ask the admin to free space on the server, then send it again."
+    ),
+    "store.read_only": (
+        "The app's data folder cannot be written on the server, so nothing can be saved. Ask the admin to make "
+        "the data folder (INTERNVL_DATA_DIR) writable for the app, then reload the page."
+    ),
+    "store.failed": (
+        "The app's conversation storage failed on the server, so this was not saved. What is on screen stays "
+        "until you leave the page: try again, and if it keeps failing, tell the admin."
+    ),
     # -- a conversation and its import ------------------------------------------------------------------------------
     "conversation.frames": "The number of video frames must be between 1 and {max_frames}, not {count}.",
     "conversation.tiles_per_frame": (
@@ -357,6 +369,9 @@ ZH = {
         "对话存储空间已满（{quota} GB），因此这次没有保存。请在对话列表中删除不再需要的对话，或请管理员调高 {env}。"
     ),
     "store.media_missing": "这个对话中的某张图片或某段视频在应用的存储中找不到了，因此无法打开这个对话。下方的详细信息列出了缺失的文件。",
+    "store.disk_full": "服务器磁盘已满，因此这次没有保存。离开页面之前，屏幕上的内容都会保留：请管理员清理服务器磁盘空间后再发送一次。",
+    "store.read_only": "服务器上的应用数据文件夹无法写入，因此无法保存任何内容。请管理员让应用可以写入数据文件夹（INTERNVL_DATA_DIR），然后刷新页面。",
+    "store.failed": "服务器上的对话存储出错，因此这次没有保存。离开页面之前，屏幕上的内容都会保留：请再试一次；如果一直失败，请告诉管理员。",
     "conversation.frames": "视频帧数必须在 1 到 {max_frames} 之间，而不是 {count}。",
     "conversation.tiles_per_frame": "视频每帧的切块数必须在 1 到 {max_tiles} 之间，而不是 {count}。",
     "conversation.time_range": "所选视频片段的结束时间（{end} 秒）早于开始时间（{start} 秒）。请调整开始或结束时间。",
