@@ -19,13 +19,14 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
+from pydantic import ValidationError
+
 from i18n import DEFAULT_LANGUAGE, Text, text
 from model_backend.errors import BackendError
+from model_backend.export_schema import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT_BYTES, ExportDocument
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
 from model_backend.thinking import split as split_thinking
 
-EXPORT_FORMAT = "internvl-studio/conversation"
-EXPORT_VERSION = 1
 IMAGE_PLACEHOLDER = "<image>"
 
 
@@ -210,8 +211,12 @@ class Conversation:
         that is cut short or changed (its JSON breaks off, or a turn lacks what every turn has).
         The parser's own words (a line and column) go to the error's `detail`.
         """
+        if len(text) > MAX_IMPORT_BYTES:
+            raise ConversationError("conversation.import_too_big", megabytes=MAX_IMPORT_BYTES // 1_000_000)
         try:
             document = json.loads(text)
+        except RecursionError as error:  # nested thousands deep: no export looks like that
+            raise ConversationError("conversation.import_damaged", detail="JSON nested too deeply") from error
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             # An export cut short still names its format near the start: that is a damaged export.
             head = text[:200] if isinstance(text, str) else text[:200].decode("utf-8", "replace")
@@ -224,7 +229,16 @@ class Conversation:
         if document.get("version") != EXPORT_VERSION:
             raise ConversationError("conversation.import_version", version=str(document.get("version")))
         try:
-            turns = [turn_from_record(record, _inlined_data) for record in document["turns"]]
+            checked = ExportDocument.model_validate(document)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}" for problem in error.errors()[:5]
+            )
+            raise ConversationError("conversation.import_damaged", detail=problems) from error
+        except RecursionError as error:
+            raise ConversationError("conversation.import_damaged", detail="JSON nested too deeply") from error
+        try:
+            turns = [turn_from_record(record.model_dump(), _inlined_data) for record in checked.turns]
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ConversationError("conversation.import_damaged", detail=f"{type(error).__name__}: {error}") from error
         return cls(turns)

@@ -285,7 +285,7 @@ IMPORT_CASES = {
             "This conversation export is damaged: it is incomplete (cut off) or was changed after it was "
             "exported, so it cannot be opened. Export the conversation again, or choose another file.",
             "这个对话导出文件已损坏：它不完整（被截断）或在导出后被改动过，因此无法打开。请重新导出该对话，或选择其他文件。",
-            detail="KeyError: 'question'",
+            detail="turns.0.question: Field required; turns.0.questoin: Extra inputs are not permitted",
         ),
     ),
     "export of another format version": (

@@ -242,6 +242,9 @@ EN = {
         "This conversation export is damaged: it is incomplete (cut off) or was changed after it was exported, "
         "so it cannot be opened. Export the conversation again, or choose another file."
     ),
+    "conversation.import_too_big": (
+        "This file is larger than an export this app takes ({megabytes} MB). Choose a smaller export."
+    ),
     "conversation.import_version": (
         "This conversation was exported in a format this version of InternVL Studio cannot read (format "
         "version {version}). Update the app, or export the conversation again with this version."
@@ -386,6 +389,7 @@ ZH = {
     "conversation.import_damaged": (
         "这个对话导出文件已损坏：它不完整（被截断）或在导出后被改动过，因此无法打开。请重新导出该对话，或选择其他文件。"
     ),
+    "conversation.import_too_big": "这个文件比本应用能导入的导出文件（{megabytes} MB）还大。请选择更小的导出文件。",
     "conversation.import_version": (
         "这个对话的导出格式（格式版本 {version}）是当前版本的 InternVL Studio 无法读取的。请更新应用，或用当前版本重新导出该对话。"
     ),
