@@ -267,16 +267,5 @@ def _media_names(record: dict) -> list[str]:
 
 
 def load_rows(dataset: Dataset) -> list[Row]:
-    """The dataset's rows; a row whose media lies outside `confine` gets an error instead of the file."""
-    rows = list(read_rows(dataset.path, dataset.media_root))  # DatasetError for a file that cannot be read
-    for row in rows:
-        if row.error is None:
-            outside = [p for p in [*row.images, *([row.video] if row.video else [])] if not _inside(p, dataset)]
-            if outside:
-                row.error = f"media file outside the dataset folder: {outside[0].name}"
-    return rows
-
-
-def _inside(path: Path, dataset: Dataset) -> bool:
-    resolved = path.resolve()
-    return any(resolved.is_relative_to(root) for root in dataset.confine)
+    """The dataset's rows; media outside `confine` is never read (the row says its file was not found)."""
+    return list(read_rows(dataset.path, dataset.media_root, dataset.confine))  # DatasetError: an unreadable file

@@ -67,8 +67,15 @@ class Row:
         return f"line {self.line}" if self.id is None else str(self.id)
 
 
-def read_rows(path: str | Path, media_root: str | Path | None = None) -> Iterator[Row]:
-    """Every row of `path`, bad ones included (with `error`). Raises `DatasetError` for a bad file."""
+def read_rows(
+    path: str | Path, media_root: str | Path | None = None, confine: tuple[Path, ...] | None = None
+) -> Iterator[Row]:
+    """Every row of `path`, bad ones included (with `error`). Raises `DatasetError` for a bad file.
+
+    With `confine` (the folders a server-side run may read), a media path outside them is reported as
+    not found, in the same words as a missing file and without looking at it: a row's error never tells
+    whether a path exists elsewhere on the server.
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"input file not found: {path}")
@@ -82,7 +89,7 @@ def read_rows(path: str | Path, media_root: str | Path | None = None) -> Iterato
         raise DatasetError(f"unknown input format '{suffix}': use .jsonl, .json or .csv")
     seen: set[str] = set()
     for line, record, error in records:
-        row = Row(line=line, error=error) if error else _row(line, record, root)
+        row = Row(line=line, error=error) if error else _row(line, record, root, confine)
         if row.error is None and row.key in seen:
             row.error = f"duplicate id {row.id!r}: ids must be unique"
         seen.add(row.key)
@@ -130,7 +137,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict, str | None]]:
             yield number, record, None
 
 
-def _row(line: int, record: dict, root: Path) -> Row:
+def _row(line: int, record: dict, root: Path, confine: tuple[Path, ...] | None) -> Row:
     row = Row(line=line, id=record.get("id"))
     row.record = {key: value for key, value in record.items() if key != "conversations"}
     try:
@@ -138,13 +145,13 @@ def _row(line: int, record: dict, root: Path) -> Row:
             row.questions = _conversation_questions(record["conversations"])
         else:
             row.questions = [_flat_question(record)]
-        row.images, row.video = _media(record, root)
+        row.images, row.video = _media(record, root, confine)
     except ValueError as error:
         row.error = str(error)
     return row
 
 
-def _media(record: dict, root: Path) -> tuple[list[Path], Path | None]:
+def _media(record: dict, root: Path, confine: tuple[Path, ...] | None) -> tuple[list[Path], Path | None]:
     names: list = []
     for key in ("image", "images"):
         value = record.get(key)
@@ -158,14 +165,15 @@ def _media(record: dict, root: Path) -> tuple[list[Path], Path | None]:
         raise ValueError("image paths must be non-empty text")
     if video is not None and not (isinstance(video, str) and video.strip()):
         raise ValueError("the video path must be non-empty text")
-    images = [_resolve(root, name, "image") for name in names]
-    return images, _resolve(root, video, "video") if video is not None else None
+    images = [_resolve(root, name, "image", confine) for name in names]
+    return images, _resolve(root, video, "video", confine) if video is not None else None
 
 
-def _resolve(root: Path, name: str, kind: str) -> Path:
+def _resolve(root: Path, name: str, kind: str, confine: tuple[Path, ...] | None) -> Path:
     path = Path(name)
     path = path if path.is_absolute() else root / path
-    if not path.is_file():
+    outside = confine is not None and not any(path.resolve().is_relative_to(folder) for folder in confine)
+    if outside or not path.is_file():
         raise ValueError(f"{kind} file not found: {name}")
     return path
 
