@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import stat
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,6 +157,17 @@ class _Budget:
     def give(self, size: int) -> None:
         self.left += size
 
+    def check(self, size: int) -> None:
+        """Refuse `size` more bytes now, without taking them."""
+        if size > self.left:
+            raise BatchError("batch.upload_too_big", limit_mb=f"{self.limit / 1e6:,.0f}", env=UPLOAD_ENV)
+
+
+def _is_plain_file(entry: zipfile.ZipInfo) -> bool:
+    """Unix mode bits, where the zip has them: a symlink, device or pipe is not a file to unpack."""
+    kind = stat.S_IFMT(entry.external_attr >> 16)
+    return kind in (0, stat.S_IFREG)  # 0: no type recorded (zips made on Windows, or by Python)
+
 
 def _size(data: bytes | IO[bytes]) -> int:
     if isinstance(data, bytes | bytearray):
@@ -196,12 +208,23 @@ def _unzip(name: str, data: bytes | IO[bytes], folder: Path, budget: _Budget) ->
         if len(entries) > MAX_ZIP_ENTRIES:
             raise BatchError("batch.zip_too_many", name=name, count=f"{len(entries):,}", limit=f"{MAX_ZIP_ENTRIES:,}")
         targets = [(entry, _zip_target(entry.filename, name)) for entry in entries]  # every name checked first
+        for entry, parts in targets:
+            if parts is not None and not entry.is_dir() and not _is_plain_file(entry):
+                raise BatchError("batch.zip_not_a_file", name=name, entry=entry.filename)
+        # What the directory claims is refused before a byte is written; the streaming count below
+        # catches a zip whose entries unpack to more than they claim.
+        budget.check(sum(entry.file_size for entry, parts in targets if parts is not None and not entry.is_dir()))
         written: list[Path] = []
         for entry, parts in targets:
             if parts is None or entry.is_dir():
                 continue
             target = folder.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as error:
+                raise BatchError("batch.zip_clash", name=name, entry=entry.filename, detail=str(error)) from error
+            if target.is_dir():
+                raise BatchError("batch.zip_clash", name=name, entry=entry.filename)
             try:
                 with archive.open(entry) as packed, target.open("wb") as sink:
                     while chunk := packed.read(1 << 20):
