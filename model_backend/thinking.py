@@ -80,11 +80,6 @@ def join(thinking: str, answer: str) -> str:
     return f"{THINK_OPEN}{thinking}{THINK_CLOSE}\n\n{answer}" if thinking else answer
 
 
-def answer_part(text: str) -> str:
-    """Only the answer of `text`, without its thinking (what grounding boxes are parsed from)."""
-    return split(text).answer
-
-
 def _hold_partial_close(body: str) -> str:
     for length in range(min(len(THINK_CLOSE) - 1, len(body)), 0, -1):
         if body.endswith(THINK_CLOSE[:length]):

@@ -1,10 +1,10 @@
-"""Issue #12's walk, redone in real Chromium in English and then in 简体中文.
+"""A newcomer's walk through the app in real Chromium, in English and then in 简体中文.
 
 Starts `streamlit run app.py` on the demo checkpoint (as the browser tests do), opens Debian's
-Chromium with the browser language set to each language in turn, and goes through every item of
-the issue's list: bad media and imports explained in plain words, too many images, an empty video
-range, the chat habits (copy, Esc, a folded long question, the action row at 390 px, one error per
-problem), Settings (unapplied changes, the catalog's preselection, flash-attention off on CPU, the
+Chromium with the browser language set to each language in turn, and goes through what a person
+meets first (the list began as issue #12's): bad media and imports explained in plain words, too
+many images, an empty video range, the chat habits (copy, Esc, a folded long question, the action
+row at 390 px, one error per problem), Settings (unapplied changes, the catalog's preselection, flash-attention off on CPU, the
 first draw within a second), the frame strip's debounce, no request leaving the machine, and the
 context meter while an answer streams. Every item saves a screenshot and prints one line:
 
@@ -13,7 +13,7 @@ context meter while an answer streams. Every item saves a screenshot and prints 
 Expected words come from the app's own string table (`i18n.text`), so the walk reads each
 language's messages without copies of them here. Needs ffmpeg (the videos) and Chromium.
 
-    .venv/bin/python scripts/walk_issue12.py --out /tmp/walk12
+    .venv/bin/python scripts/walk_both_languages.py --out /tmp/walk
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ ITEMS = (
     "Settings first draw < 1 s",
     "no external requests",
     "context meter while streaming",
-    "uploader's own words",  # not in the issue's list: Streamlit's words in every file uploader
+    "uploader's own words",  # added to issue #12's list: Streamlit's words in every file uploader
 )
 
 
@@ -603,7 +603,7 @@ def _short(words: str, size: int = 140) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/walk12"), help="folder for the screenshots")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/walk"), help="folder for the screenshots")
     parser.add_argument("--languages", default="en,zh", help="comma-separated: en, zh")
     args = parser.parse_args()
     if shutil.which("chromium") is None or shutil.which("ffmpeg") is None:
@@ -611,7 +611,7 @@ def main() -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="walk12-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="walk-") as scratch:
         folder = Path(scratch)
         media = make_media(folder)
         server = launch_app(folder / "app")
