@@ -4,9 +4,9 @@ Starts `streamlit run app.py` on the demo checkpoint (as the browser tests do), 
 Chromium with the browser language set to each language in turn, and goes through what a person
 meets first (the list began as issue #12's): bad media and imports explained in plain words, too
 many images, an empty video range, the chat habits (copy, Esc, a folded long question, the action
-row at 390 px, one error per problem), Settings (unapplied changes, the catalog's preselection, flash-attention off on CPU, the
-first draw within a second), the frame strip's debounce, no request leaving the machine, and the
-context meter while an answer streams. Every item saves a screenshot and prints one line:
+row at 390 px, one error per problem), Settings (unapplied changes, the catalog's preselection,
+flash-attention off on CPU, the first draw within a second), the frame strip's debounce, no request
+leaving the machine, and the context meter while an answer streams. Every item saves a screenshot and prints one line:
 
     item | language | OK/PROBLEM | what it saw
 
