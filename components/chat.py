@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import chat_actions, grounding_view, language, media, model_cache, stats
+from components import chat_actions, conversations, grounding_view, language, media, model_cache, stats
 from components.language import t
 from components.model_cache import services
 from components.safe_markdown import safe_markdown
@@ -181,6 +181,9 @@ def answer_pending(
             with place:
                 language.error(error)
             return
+    # The first question made the conversation stored: link it now, not when the answer ends, so a
+    # refresh while the answer streams comes back to it.
+    conversations.show_link(live)
     with place, st.chat_message("assistant"):
         _follow(page, live, run)
     if run.save_error:  # shown by the action row after the rerun: the answer is on screen but not kept

@@ -42,11 +42,16 @@ def current(page: str) -> LiveConversation:
     st.session_state[key] = live.id
     if fresh_here and live.stored and _restore_settings(live):
         st.rerun()  # the sidebar drew this run with the session's old settings
+    show_link(live)
+    return live
+
+
+def show_link(live: LiveConversation) -> None:
+    """Put the conversation's id in the address bar once it is stored (a refresh then comes back to it)."""
     if live.stored and st.query_params.get(QUERY) != live.id:
         st.query_params[QUERY] = live.id
     elif not live.stored and QUERY in st.query_params:
         del st.query_params[QUERY]
-    return live
 
 
 def _restore_settings(live: LiveConversation) -> bool:

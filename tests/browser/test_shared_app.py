@@ -109,6 +109,22 @@ def test_a_refresh_brings_the_conversation_back(page) -> None:
     screenshot(page, "conversation-list")
 
 
+def test_a_new_conversations_link_is_in_the_address_bar_while_its_first_answer_streams(page) -> None:
+    set_max_new_tokens(page, 2000)
+    go(page, "Image chat")
+    ask(page, LONG)
+    stop = page.get_by_role("button", name=re.compile("Stop"))
+    stop.first.wait_for()  # the first answer is being written
+    link = conversation_link(page)  # already linked: not only once the answer ends
+    assert stop.count() > 0, "the answer ended before the link could be checked"
+    page.reload()
+    wait_loaded(page)
+    assert page.url == link
+    messages(page).filter(has_text=LONG).first.wait_for()  # the refresh came back to this conversation
+    click_stop_if_still_there(page)
+    wait_idle(page)
+
+
 def test_the_conversation_list_starts_searches_renames_and_deletes(page) -> None:
     sidebar = page.get_by_test_id("stSidebar")
 
