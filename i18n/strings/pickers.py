@@ -36,16 +36,16 @@ EN = {
         "{columns}×{rows} grid of {size}px tiles + 1 thumbnail = {tiles} tiles → {tokens} visual tokens "
         "(max tiles {max_tiles})"
     ),
-    "image_input.video_whole": "{name}: {frames} frames, {tiles} tile(s) per frame",
-    "image_input.video_part": "{name}: {frames} frames, {start} to {end}, {tiles} tile(s) per frame",
+    "image_input.video_whole": "{name}: {frames} frames, tiles per frame: {tiles}",
+    "image_input.video_part": "{name}: {frames} frames, {start} to {end}, tiles per frame: {tiles}",
     "image_input.video_to_end": "end",
     # components/multi_media.py and app_pages/multi_image.py
     "multi.upload": "Upload 2 to {limit} images",
     "multi.too_many": "Too many images: {count} uploaded, but at most {limit} fit in one question. Remove {extra} of them.",
     "multi.raise_limit": "Or allow more on the Settings page (Max images per multi-image question, up to {most}).",
     "multi.add_one_more": "Add at least one more image to compare.",
-    "multi.tiles": "{tiles} tile(s) of at most {budget}",
-    "multi.tiles_thumbnail": "{tiles} tile(s) of at most {budget}, plus a thumbnail",
+    "multi.tiles": "{tiles} of at most {budget} tiles",
+    "multi.tiles_thumbnail": "{tiles} of at most {budget} tiles, plus a thumbnail",
     "multi.attached": "This conversation is about {count} images; clear it to compare others.",
     "multi.ask": "Compare the images, e.g. “What differs between Image-1 and Image-2?”",
     "multi.ask_too_few": "Upload at least two images first.",

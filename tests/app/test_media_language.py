@@ -67,7 +67,7 @@ def test_multi_image_page_labels(lang: str) -> None:
     assert app.file_uploader(key="uploads_multi").label == upload
     assert app.chat_input[0].placeholder == placeholder
     app.file_uploader(key="uploads_multi").set_value(pngs(2)).run()
-    tiles = {"en": "6 tile(s) of at most 6, plus a thumbnail", "zh": "6 个图块（最多 6 个），另加 1 张缩略图"}[lang]
+    tiles = {"en": "6 of at most 6 tiles, plus a thumbnail", "zh": "6 个图块（最多 6 个），另加 1 张缩略图"}[lang]
     assert [c.value for c in app.caption].count(tiles) == 2
     assert [c for image in app.image for c in image.captions][:2] == ["Image-1: p0.png", "Image-2: p1.png"]
 

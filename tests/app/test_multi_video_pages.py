@@ -19,7 +19,7 @@ def test_two_images_are_labelled_and_follow_ups_keep_them() -> None:
     app.file_uploader(key="uploads_multi").set_value(pngs(2)).run()
     captions = [c for image in app.image for c in image.captions]
     assert captions[:2] == ["Image-1: p0.png", "Image-2: p1.png"]
-    assert any("tile(s) of at most 6" in c.value for c in app.caption)  # 12 tiles split over 2 images
+    assert any("of at most 6 tiles" in c.value for c in app.caption)  # 12 tiles split over 2 images
     app.chat_input[0].set_value("Compare them").run()
     app.chat_input[0].set_value("Are you sure?").run()
     assert not app.exception
