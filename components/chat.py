@@ -75,10 +75,12 @@ def _markdown(text: str) -> str:
 def _show_answer(turn: Turn) -> None:
     if turn.answer:
         answer_text(turn.answer)
-    elif turn.answered:
+    elif turn.answered and not turn.stopped:
         st.caption(t("chat.empty_answer"))
     if turn.stopped:
-        st.caption(f":material/stop_circle: {t('chat.stopped')}")
+        # Stopped before the first word: there is no partial answer to speak of.
+        stopped = t("chat.stopped") if turn.answer else t("chat.stopped_before_answer")
+        st.caption(f":material/stop_circle: {stopped}")
     if turn.interrupted:
         st.caption(f":material/power_off: {t('chat.interrupted')}")
     if turn.error:

@@ -4,6 +4,7 @@ EN = {
     # A turn and its answer
     "chat.empty_answer": "(empty answer)",
     "chat.stopped": "Stopped: partial answer",
+    "chat.stopped_before_answer": "Stopped before the answer began",
     "chat.interrupted": "Interrupted: the server stopped while this answer was written",
     "chat.thinking": "Thinking",
     "chat.still_thinking": "Thinking…",
@@ -51,6 +52,7 @@ EN = {
 ZH = {
     "chat.empty_answer": "（空回答）",
     "chat.stopped": "已停止：回答不完整",
+    "chat.stopped_before_answer": "已在回答开始前停止",
     "chat.interrupted": "已中断：写这个回答时服务器停止了",
     "chat.thinking": "思考过程",
     "chat.still_thinking": "思考中…",

@@ -97,6 +97,20 @@ def test_import_valid_export_replaces_conversation() -> None:
     assert texts(app) == ["Imported question", "Imported answer"]
 
 
+def test_an_answer_stopped_before_its_first_word_says_only_that() -> None:
+    app = start("image", FakeEngine())
+    imported = Conversation()
+    imported.ask("Stopped at once").answer = ""
+    imported.turns[-1].stopped = True
+    imported.ask("Stopped mid-way").answer = "Half an"
+    imported.turns[-1].stopped = True
+    app.file_uploader(key="import_image").upload("s.json", imported.to_json().encode(), "application/json").run()
+    captions = [c.value for c in app.caption]
+    assert any("Stopped before the answer began" in c for c in captions)
+    assert any("Stopped: partial answer" in c for c in captions)
+    assert not any("(empty answer)" in c for c in captions)  # not both "empty" and "stopped" for one answer
+
+
 def test_corrupt_image_upload_shows_error_and_keeps_history() -> None:
     engine = FakeEngine(["kept"])
     app = start("image", engine)
