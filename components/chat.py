@@ -147,8 +147,9 @@ def needs_answer(conversation: Conversation) -> bool:
 
 
 def answering(live: LiveConversation) -> bool:
-    """True while the conversation's answer runs on the server."""
-    return services().workspace.run(live) is not None
+    """True while the conversation's answer runs on the server, or is about to: a question just sent
+    starts its answer further down this same run, after the action row is drawn."""
+    return services().workspace.run(live) is not None or needs_answer(live.conversation)
 
 
 def answer_pending(

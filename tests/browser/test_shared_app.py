@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers import ask, go, messages, set_max_new_tokens, upload, wait_answer_done, wait_idle, wait_until
+from playwright.sync_api import expect
 
 from model_backend.conversation import Conversation
 from tests.browser.conftest import ROOT, launch_app, screenshot, stop_app, wait_loaded
@@ -109,14 +110,16 @@ def test_a_refresh_brings_the_conversation_back(page) -> None:
     screenshot(page, "conversation-list")
 
 
-def test_a_new_conversations_link_is_in_the_address_bar_while_its_first_answer_streams(page) -> None:
+def test_while_a_new_conversations_first_answer_streams_it_is_linked_and_cannot_be_changed(page) -> None:
     set_max_new_tokens(page, 2000)
     go(page, "Image chat")
     ask(page, LONG)
     stop = page.get_by_role("button", name=re.compile("Stop"))
     stop.first.wait_for()  # the first answer is being written
     link = conversation_link(page)  # already linked: not only once the answer ends
-    assert stop.count() > 0, "the answer ended before the link could be checked"
+    for action in ("Regenerate", "Clear"):  # they would change or drop the answer being written
+        expect(visible(page.get_by_role("button", name=action))).to_be_disabled()
+    assert stop.count() > 0, "the answer ended before the link and the actions could be checked"
     page.reload()
     wait_loaded(page)
     assert page.url == link
