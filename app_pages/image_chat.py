@@ -17,6 +17,8 @@ with picker:
 with preview:
     if image is not None:
         media.show_tile_preview(image, page.settings.max_tiles)
+    elif any(turn.images for turn in conversation.turns):
+        st.caption(t("image_chat.earlier_image"))  # follow-ups still see the images asked about before
     else:
         st.caption(t("image_chat.no_image"))
 

@@ -45,6 +45,7 @@ EN = {
     "grounding.boxes": "{count} box(es) from the answer",
     # The image chat page
     "image_chat.no_image": "No image: the model answers from text alone.",
+    "image_chat.earlier_image": "No new image: follow-ups are about the image earlier in this conversation.",
     "image_chat.ask": "Ask about the image, or anything",
     "image_chat.ask_suggested": "Ask: {question}",
 }
@@ -89,6 +90,7 @@ ZH = {
     "grounding.no_single_image": "回答中有框，但没有唯一的一张图片可以画框。",
     "grounding.boxes": "回答中的 {count} 个框",
     "image_chat.no_image": "没有图片：模型只根据文字回答。",
+    "image_chat.earlier_image": "没有新图片：后续问题针对这个对话中之前的图片。",
     "image_chat.ask": "询问这张图片，或任何问题",
     "image_chat.ask_suggested": "提问：{question}",
 }

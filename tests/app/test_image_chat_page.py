@@ -6,9 +6,10 @@ import json
 
 from fake_engine import FakeEngine
 
-from model_backend.conversation import Conversation
+from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.base import EngineError
 from tests.app.conftest import conversation_of, start
+from tests.media_factory import make_png
 
 
 def texts(app) -> list[str]:
@@ -109,6 +110,16 @@ def test_an_answer_stopped_before_its_first_word_says_only_that() -> None:
     assert any("Stopped before the answer began" in c for c in captions)
     assert any("Stopped: partial answer" in c for c in captions)
     assert not any("(empty answer)" in c for c in captions)  # not both "empty" and "stopped" for one answer
+
+
+def test_a_conversation_with_an_earlier_image_does_not_claim_to_have_none() -> None:
+    app = start("image", FakeEngine())
+    imported = Conversation()
+    imported.ask("What is this?", images=(ImageAttachment(make_png(32, 24), "row.png"),)).answer = "Shapes."
+    app.file_uploader(key="import_image").upload("i.json", imported.to_json().encode(), "application/json").run()
+    captions = [c.value for c in app.caption]
+    assert any("follow-ups are about the image earlier in this conversation" in c for c in captions)
+    assert not any("text alone" in c for c in captions)
 
 
 def test_corrupt_image_upload_shows_error_and_keeps_history() -> None:
