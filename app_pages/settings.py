@@ -6,7 +6,7 @@ page says so while the form differs from what is loaded.
 
 import streamlit as st
 
-from components import environment_check, language, settings_generation, settings_model, state
+from components import environment_check, language, model_cache, settings_generation, settings_model, state
 from components.language import t
 from i18n import ExplainedError, Text
 from model_backend.settings import LoadSpec, SettingsError
@@ -54,7 +54,11 @@ if st.button(t("settings.apply"), type="primary"):
         st.rerun()  # the sidebar loads the new checkpoint, with its progress, on this rerun
 
 if st.session_state.pop("settings_applied", False):
-    st.success(t("settings.applied"))
+    # The sidebar has tried the load by now (it runs before this page): say how it went.
+    if model_cache.load_failure() is None:
+        st.success(t("settings.applied"))
+    else:
+        st.warning(t("settings.applied_not_loaded"), icon=":material/error:")
 settings_model.keep_form(differs)
 if choice is not None and choice.show_memory is not None:
     choice.show_memory()  # last: it asks torch about the GPU, and every widget is on screen by now

@@ -8,6 +8,7 @@ EN = {
     "settings.apply": "Apply / Load",
     "settings.not_applied": "Not applied",
     "settings.applied": "Applied. The sidebar shows the model's load state.",
+    "settings.applied_not_loaded": "Applied, but the model could not be loaded: the message at the top says why.",
     "settings.unapplied": "You have changes that are not applied: press **Apply / Load** to load them.",
     # the model half
     "settings.backend": "Backend",
@@ -122,6 +123,7 @@ ZH = {
     "settings.apply": "应用 / 加载",
     "settings.not_applied": "未应用",
     "settings.applied": "已应用。侧边栏会显示模型的加载状态。",
+    "settings.applied_not_loaded": "已应用，但模型未能加载：页面顶部的消息说明了原因。",
     "settings.unapplied": "你有尚未应用的更改：点击 **应用 / 加载** 来加载。",
     "settings.backend": "后端",
     "settings.backend.local": "在本进程中运行（transformers）",

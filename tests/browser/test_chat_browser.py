@@ -180,6 +180,9 @@ def test_switch_checkpoints_missing_hub_id_then_demo_then_folder(page, tmp_path)
     sidebar.get_by_text("Could not download").wait_for(timeout=60_000)
     banner = page.get_by_text("The model hub cannot be reached")
     banner.scroll_into_view_if_needed()
+    # The page does not call a load that failed "Applied.": it points at the reason.
+    page.get_by_text("Applied, but the model could not be loaded").wait_for()
+    assert page.get_by_text("Applied. The sidebar shows").count() == 0
     screenshot(page, "settings-missing-checkpoint")
     sidebar.get_by_role("button", name="Use the offline demo checkpoint").click()
     sidebar.get_by_text("random text").first.wait_for(timeout=LOAD_TIMEOUT_MS)
