@@ -109,6 +109,9 @@ class AnswerRun:
         #: visitor's language with its detail; the answer is still on screen.
         self.save_error: Exception | None = None
         self._thread = threading.Thread(target=self._work, name="answer-run", daemon=True)
+        #: When the question was sent: the first token's time counts from here, as the user waits
+        #: (in line, for a model to load, then for the engine), not from when the engine began.
+        self._asked_at = time.monotonic()
 
     def start(self) -> AnswerRun:
         self._thread.start()
@@ -147,7 +150,7 @@ class AnswerRun:
             self._changed.notify_all()
 
     def _work(self) -> None:
-        turn, finished, stats = self.turn, False, None
+        turn, finished, stats, first_at = self.turn, False, None, None
         try:
             if not self._queue.enter(self._target, self, self._stop):
                 return
@@ -159,6 +162,8 @@ class AnswerRun:
                     self._set("streaming")
                     saved = time.monotonic()
                     for piece in answer:
+                        if not self._pieces:
+                            first_at = time.monotonic()
                         self._set(piece=piece)
                         if time.monotonic() - saved >= SAVE_EVERY_S:
                             self._save_partial()
@@ -170,6 +175,8 @@ class AnswerRun:
             turn.error, turn.error_detail = explain(error)
         finally:
             pieces = "".join(self._pieces)
+            if stats is not None and first_at is not None:
+                stats.time_to_first_token_s = first_at - self._asked_at
             turn.stats = stats
             if finished or pieces or turn.error is None:
                 turn.answer = pieces

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from i18n import Text
-from model_backend.conversation import Conversation, ImageAttachment, Turn
+from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, Turn
+from model_backend.engines.base import Answer
 from model_backend.engines.factory import EngineFactory
 from model_backend.runs import RunRegistry, error_message, explain
 from model_backend.settings import GenerationSettings
@@ -63,6 +66,40 @@ def test_answers_beyond_the_cap_wait_in_line_and_can_be_stopped_there(engine, sl
     assert not first.done, "stopping a waiting answer must not touch the running one"
     runs.stop("a")
     assert first.done
+
+
+class HeldEngine:
+    """An engine whose answer starts only when the test releases it, and which reports a 0 s first token
+    of its own: whatever the run reports beyond that is time the user spent waiting before the engine."""
+
+    label = "held"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
+        def pieces(stats: AnswerStats) -> Iterator[str]:
+            self.release.wait(120)
+            stats.time_to_first_token_s, stats.new_tokens = 0.0, 2
+            yield from ("Hel", "lo")
+
+        return Answer(pieces)
+
+    def context_window(self) -> int | None:
+        return None
+
+
+def test_the_first_tokens_time_counts_from_the_question_not_from_the_engine() -> None:
+    held = HeldEngine()
+    conversation = ask("Wait for me")
+    run = RunRegistry(EngineFactory()).start("c1", conversation, GenerationSettings(), held, Saves())
+    started = time.monotonic()  # after the run noted when the question was asked
+    wait_until(lambda: run.view().status == "streaming", what="the engine to be asked")
+    released = time.monotonic()
+    held.release.set()
+    assert run.wait_done(120)
+    # Clock readings in order, not a duration: the first word came after the release, the question before `started`.
+    assert conversation.turns[-1].stats.time_to_first_token_s >= released - started > 0
 
 
 def test_an_error_becomes_the_turns_message_and_the_history_is_kept(engine) -> None:
