@@ -20,12 +20,14 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 # Everything but the real-browser and real-server tests: the loop to run while changing code.
 test-fast: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n 2 -m "not browser and not server"
 
 # Rewrite the locks after editing a requirements/*.in (pins that still fit are kept) ...

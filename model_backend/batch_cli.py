@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from model_backend.batch import BatchOptions, done_keys, plan_jobs, run_batch
+from model_backend.batch_summary import summarize_records
 from model_backend.datasets import read_rows
-from model_backend.scoring import SCORE_NAMES
 from model_backend.settings import GenerationSettings, SettingsError
 
 PREDICTIONS_SUFFIX = ".predictions.jsonl"
@@ -83,19 +83,6 @@ def progress_bar(stream: IO[str] = sys.stderr, width: int = 30) -> Callable[[int
     return draw
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between the closest ranks (numpy's default).
-
-    >>> percentile([1.0, 2.0, 3.0, 4.0], 0.5), percentile([1.0, 2.0, 3.0, 4.0], 0.9)
-    (2.5, 3.7)
-    """
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 10)
-
-
 def summarize(out: Path) -> dict:
     """Rows, errors, mean scores and latency percentiles over every result in `out`."""
     records = []
@@ -105,21 +92,6 @@ def summarize(out: Path) -> dict:
         except json.JSONDecodeError:
             continue
     return summarize_records(records)
-
-
-def summarize_records(records: list[dict]) -> dict:
-    """`summarize` over results already read (the app's Batch page keeps them in SQLite)."""
-    scored = [r["score"] for r in records if isinstance(r.get("score"), dict)]
-    latencies = [r["latency_s"] for r in records if r.get("error") is None and r.get("latency_s") is not None]
-    summary: dict = {
-        "rows": len(records),
-        "errors": sum(1 for r in records if r.get("error") is not None),
-        "scored": len(scored),
-        "mean_score": {name: sum(s[name] for s in scored) / len(scored) for name in SCORE_NAMES} if scored else None,
-        "latency_p50_s": percentile(latencies, 0.5) if latencies else None,
-        "latency_p90_s": percentile(latencies, 0.9) if latencies else None,
-    }
-    return summary
 
 
 def format_summary(summary: dict) -> str:

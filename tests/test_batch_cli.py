@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from model_backend import cli
-from model_backend.batch_cli import percentile, summarize
+from model_backend.batch_cli import summarize
+from model_backend.batch_summary import percentile
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.batched import answer_batch
 from model_backend.engines.factory import EngineFactory
