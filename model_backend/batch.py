@@ -113,8 +113,7 @@ def run_batch(
     """
     from model_backend.runs import error_message
 
-    local = hasattr(engine, "vision")
-    size = options.batch_size if local else 1
+    size = options.batch_size if engine.capabilities.batches else 1
     done = errors = 0
     cancel = stop or threading.Event()
     finished = threading.Event()  # ends the prefetch thread, however the loop ends
@@ -313,7 +312,7 @@ def attachments(row: Row, options: BatchOptions) -> tuple[tuple[ImageAttachment,
 def _warm(conversation: Conversation, engine: Any, settings: GenerationSettings) -> None:
     """Decode and tile the media now (a broken file fails here); a local engine keeps the tiles."""
     plan = conversation.build_prompt(settings.max_tiles)
-    vision = getattr(engine, "vision", None)
+    vision = engine.vision if engine.capabilities.keeps_media else None
     for item, budget in zip(plan.media, plan.max_tiles_per_image, strict=True):
         try:
             if vision is not None:

@@ -57,7 +57,7 @@ def run(
         return run_ab(args, make_engine, planned, out, settings, options)
     if planned:
         engine = make_engine(args)
-        if args.batch_size > 1 and not hasattr(engine, "vision"):
+        if args.batch_size > 1 and not engine.capabilities.batches:
             print("note: --batch-size applies to local models only; a server batches on its own", file=sys.stderr)
         checkpoint = args.model or f"{args.server_model or engine.label} @ {args.server}"
         out.parent.mkdir(parents=True, exist_ok=True)

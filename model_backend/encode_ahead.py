@@ -101,9 +101,9 @@ class AheadRegistry:
     def _run(self, job: AheadJob, target: Target, snapshot: Conversation, settings: GenerationSettings) -> None:
         try:
             with self._factory.lease(target) as engine:
-                encode = getattr(engine, "encode_ahead", None)  # a server encodes on its side
-                if encode is not None and not job.cancel.is_set():
-                    job.worked = bool(encode(snapshot, settings, job.cancel))
+                # A server encodes on its own side.
+                if engine.capabilities.encodes_ahead and not job.cancel.is_set():
+                    job.worked = bool(engine.encode_ahead(snapshot, settings, job.cancel))
         except Exception:  # the answer meets the same problem and reports it
             _log.debug("work ahead failed", exc_info=True)
 

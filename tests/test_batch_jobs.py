@@ -36,7 +36,7 @@ from model_backend.batch_jobs import (
     to_jsonl,
 )
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment
-from model_backend.engines.base import Answer
+from model_backend.engines.base import STREAM_ONLY, Answer
 from model_backend.engines.factory import EngineFactory
 from model_backend.runs import FairQueue
 from model_backend.settings import GenerationSettings, LoadSpec
@@ -52,6 +52,7 @@ class SlowEngine:
     """A server-like engine (no `vision`) that writes `tokens` words, `delay_s` apart, and honours stop."""
 
     label = "slow engine"
+    capabilities = STREAM_ONLY
 
     def __init__(self, tokens: int = 4, delay_s: float = 0.01) -> None:
         self.tokens, self.delay_s = tokens, delay_s

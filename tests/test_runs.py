@@ -11,7 +11,7 @@ import pytest
 
 from i18n import Text
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, Turn
-from model_backend.engines.base import Answer
+from model_backend.engines.base import STREAM_ONLY, Answer
 from model_backend.engines.factory import EngineFactory
 from model_backend.runs import RunRegistry, error_message, explain
 from model_backend.settings import GenerationSettings
@@ -73,6 +73,7 @@ class HeldEngine:
     of its own: whatever the run reports beyond that is time the user spent waiting before the engine."""
 
     label = "held"
+    capabilities = STREAM_ONLY
 
     def __init__(self) -> None:
         self.release = threading.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from model_backend.conversation import AnswerStats, Conversation
@@ -53,11 +54,28 @@ class Answer:
         return "".join(self._text)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine does beyond `stream`, declared, so that callers never sniff for attributes."""
+
+    #: Answers several prompts in one generate call (a batch run's batch size); a server batches on its own.
+    batches: bool = False
+    #: Keeps decoded tiles and vision features in this process: `vision.prepare` warms the next row's media.
+    keeps_media: bool = False
+    #: Prefills a conversation up to where the next question goes, while it is typed (`encode_ahead`).
+    encodes_ahead: bool = False
+
+
+#: An engine that only streams: a server, or a test's fake.
+STREAM_ONLY = Capabilities()
+
+
 class Engine(Protocol):
     """Answers the pending last turn of a conversation."""
 
     #: Shown next to answers; the demo checkpoint sets it because its answers are random.
     label: str
+    capabilities: Capabilities
 
     def stream(self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event) -> Answer:
         """Stream the answer to `conversation.pending()`. Setting `stop` ends it within a token or two."""

@@ -41,7 +41,7 @@ from model_backend.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.ahead import BackgroundWork
 from model_backend.engines.answer_text import AnswerText
-from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.base import Answer, Capabilities, EngineError
 from model_backend.engines.prefix_cache import PrefixCache, TakenPrefix, media_mark
 from model_backend.engines.prefix_cache import default_capacity_mb as default_prefix_mb
 from model_backend.engines.text_streamer import ExactTextStreamer
@@ -82,6 +82,8 @@ class _Prompt:
 
 class LocalEngine:
     """The Engine protocol around a `LoadedModel` (see `model_backend.loading`)."""
+
+    capabilities = Capabilities(batches=True, keeps_media=True, encodes_ahead=True)
 
     def __init__(
         self,

@@ -26,7 +26,7 @@ import httpx
 
 from i18n import ExplainedError, Text
 from model_backend.conversation import AnswerStats, Conversation
-from model_backend.engines.base import Answer, EngineError
+from model_backend.engines.base import STREAM_ONLY, Answer, EngineError
 from model_backend.engines.openai_messages import (
     FLAVOURS,
     Flavour,
@@ -88,6 +88,8 @@ def list_models(server: ServerSpec | str, api_key: str | None = None, timeout: f
 
 class OpenAICompatEngine:
     """The `Engine` protocol over HTTP. `flavour="auto"` asks the server what it is on first use."""
+
+    capabilities = STREAM_ONLY  # the server batches, caches and prefills on its own side
 
     def __init__(self, server: ServerSpec, flavour: Flavour | Literal["auto"] = "auto") -> None:
         if flavour != "auto" and flavour not in FLAVOURS:

@@ -6,12 +6,13 @@ import threading
 from collections.abc import Iterator
 
 from model_backend.conversation import AnswerStats, Conversation, PromptPlan
-from model_backend.engines.base import Answer
+from model_backend.engines.base import STREAM_ONLY, Answer
 from model_backend.settings import GenerationSettings
 
 
 class FakeEngine:
     label = "fake engine"
+    capabilities = STREAM_ONLY
 
     def __init__(self, *replies: list[str], window: int | None = 8192, fail: Exception | None = None) -> None:
         self.replies = [list(r) for r in replies]
