@@ -186,6 +186,11 @@ EN = {
         "The server sent something this app cannot read in the middle of the answer, so the answer is incomplete. "
         "Check that the address points to an OpenAI-compatible server, and look at its log."
     ),
+    "remote.too_many_images": (
+        "The server takes at most {limit} images in one request, and this question needs more: every image and "
+        "video frame of the conversation is sent again with each question. Start a new conversation or send fewer "
+        "images or frames, or ask the admin to raise the server's --limit-mm-per-prompt."
+    ),
     "remote.context_full": (
         "This question does not fit into what the model on the server can read at once: the request needs "
         "{tokens} tokens and the model's context window is {limit} tokens. Ask a shorter question, attach fewer "
@@ -358,6 +363,10 @@ ZH = {
     "remote.failed_mid": "服务器在回答时出错，因此回答不完整。请重新发送问题；如果一直失败，请查看服务器日志。",
     "remote.malformed": (
         "服务器在回答中途发来了本应用无法读取的内容，因此回答不完整。请检查该地址指向的是兼容 OpenAI 接口的服务器，并查看它的日志。"
+    ),
+    "remote.too_many_images": (
+        "服务器每个请求最多接受 {limit} 张图片，而这个问题需要更多：对话中的每张图片和每个视频帧都会随每个问题再次发送。"
+        "请开始新的对话，或少发几张图片或视频帧，或请管理员调高服务器的 --limit-mm-per-prompt。"
     ),
     "remote.context_full": (
         "这个问题超出了服务器上的模型一次能读取的长度：请求需要 {tokens} 个 token，而模型的上下文窗口只有 {limit} 个 token。"

@@ -15,6 +15,7 @@ the user hears what to shorten.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -37,6 +38,9 @@ from model_backend.engines.openai_messages import (
 from model_backend.settings import GenerationSettings, ServerSpec
 
 CONNECT_TIMEOUT_S = 5.0
+#: Tokens that arrive closer together than this came in one burst: no decode rate can be read from them.
+MIN_RATE_WINDOW_S = 0.05
+log = logging.getLogger(__name__)
 #: Words servers use for a prompt past the model's context window (vLLM, LMDeploy, transformers serve, proxies).
 _CONTEXT_PHRASES = (
     "maximum context length",
@@ -97,6 +101,9 @@ class OpenAICompatEngine:
         self.server = server
         self._flavour: Flavour | None = None if flavour == "auto" else flavour
         self._cards: list[dict] | None = None
+        #: Set once a vLLM refused per-request processor settings (started without --trust-request-mm-kwargs):
+        #: its own tile budget then applies to every image, and requests stop carrying ours.
+        self.server_tile_budget = False
         self.label = f"server {server.model} @ {urlsplit(server.base_url).netloc}"
 
     # -- what the server is -------------------------------------------------------------------
@@ -139,7 +146,7 @@ class OpenAICompatEngine:
         flavour = self.flavour()
         body = {"model": self.server.model, "messages": build_messages(conversation, settings, flavour), "stream": True}
         body.update(sampling_fields(settings, flavour))
-        if flavour == "vllm":
+        if flavour == "vllm" and not self.server_tile_budget:
             body.update(vllm_processor_fields(conversation, settings))
         return body
 
@@ -147,6 +154,16 @@ class OpenAICompatEngine:
         return Answer(lambda stats: self._pieces(conversation, settings, stop, stats))
 
     def _pieces(
+        self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event, stats: AnswerStats
+    ) -> Iterator[str]:
+        try:
+            yield from self._attempt(conversation, settings, stop, stats)
+        except _TileBudgetRefused:
+            log.warning("%s refuses per-request mm_processor_kwargs: its own tile budget applies", self.server.base_url)
+            self.server_tile_budget = True
+            yield from self._attempt(conversation, settings, stop, stats)
+
+    def _attempt(
         self, conversation: Conversation, settings: GenerationSettings, stop: threading.Event, stats: AnswerStats
     ) -> Iterator[str]:
         base_url = self.server.base_url
@@ -164,7 +181,7 @@ class OpenAICompatEngine:
         first_token_at: float | None = None
         pieces = 0
         finished = False
-        usage_seen = False
+        usage_seen = streamed = False
         try:
             with (
                 httpx.Client(timeout=timeout) as client,
@@ -177,6 +194,8 @@ class OpenAICompatEngine:
             ):
                 if response.status_code >= 400:
                     response.read()
+                    if self._refused_tile_budget(response, body):
+                        raise _TileBudgetRefused
                     self._check_status(response)
                 for event in _sse_events(response):
                     if stop.is_set():
@@ -186,11 +205,16 @@ class OpenAICompatEngine:
                         break
                     finished = finished or _finish_reason(event) is not None
                     usage_seen = _read_usage(event, stats) or usage_seen
+                    if first_token_at is None and _carries_a_token(event):
+                        # Timed by the first token, even one whose text is still empty (part of a character).
+                        first_token_at = time.perf_counter()
+                        stats.time_to_first_token_s = first_token_at - started
                     text = _delta_text(event)
+                    if not streamed:
+                        # vLLM starts answers with the space a SentencePiece token carries; model.chat strips it.
+                        text = text.lstrip(" ")
                     if text:
-                        if first_token_at is None:
-                            first_token_at = time.perf_counter()
-                            stats.time_to_first_token_s = first_token_at - started
+                        streamed = True
                         pieces += 1
                         yield text
         except httpx.TimeoutException as error:
@@ -205,17 +229,29 @@ class OpenAICompatEngine:
                 raise EngineError("remote.connection_lost", detail=technical, url=base_url) from error
             raise _transport_error(error, base_url) from error
         finally:
+            stats.counted_from_stream = not usage_seen
             if not usage_seen:
                 # No `usage` from this server: count what the stream shows; the prompt stays unknown.
-                stats.new_tokens, stats.counted_from_stream = pieces, True
-            if first_token_at is not None:
-                elapsed = time.perf_counter() - first_token_at
-                if elapsed > 0 and stats.new_tokens > 1:
+                stats.new_tokens = pieces
+            if first_token_at is not None and stats.new_tokens > 1:
+                ended = time.perf_counter()
+                elapsed = ended - first_token_at
+                if elapsed >= MIN_RATE_WINDOW_S:
                     # The first token's time belongs to the prompt; the rate covers the tokens after it.
                     stats.tokens_per_s = (stats.new_tokens - 1) / elapsed
+                else:  # the tokens came in one burst (a buffering proxy): over the whole request instead
+                    stats.tokens_per_s = stats.new_tokens / (ended - started)
         if not finished:
             detail = "the event stream closed before a finish_reason or [DONE]"
             raise EngineError("remote.unfinished", detail=detail, url=base_url)
+
+    def _refused_tile_budget(self, response: httpx.Response, body: dict) -> bool:
+        """A vLLM started without --trust-request-mm-kwargs refuses our per-request tile budget (HTTP 400)."""
+        return (
+            response.status_code == 400
+            and "mm_processor_kwargs" in body
+            and "mm_processor_kwargs" in _server_message(response)
+        )
 
     def _check_status(self, response: httpx.Response) -> None:
         _raise_for_status(response, self.server.base_url, self.server.model, self._served_models)
@@ -225,6 +261,10 @@ class OpenAICompatEngine:
             return list_models(self.server)
         except EngineError:
             return None
+
+
+class _TileBudgetRefused(Exception):
+    """The server refused the request's own tile budget before answering: ask again without it."""
 
 
 def _transport_error(error: httpx.HTTPError, base_url: str) -> EngineError:
@@ -245,6 +285,9 @@ def context_overflow(message: str) -> Text | None:
     decoder = re.search(r"prompt \(length (\d+)\) is longer than the maximum model length of (\d+)", message)
     if decoder:  # vLLM's input processor
         return Text("remote.context_full", {"tokens": int(decoder[1]), "limit": int(decoder[2])})
+    exceeds = re.search(r"Input length \((\d+)\) exceeds model's maximum context length \((\d+)\)", message)
+    if exceeds:  # vLLM, when the images make the prompt too long
+        return Text("remote.context_full", {"tokens": int(exceeds[1]), "limit": int(exceeds[2])})
     maximum = re.search(r"maximum context length is (\d+) tokens", message)
     if maximum:  # the OpenAI wording, which vLLM copies: "However, you requested N tokens (...)"
         requested = re.search(r"requested (\d+) tokens", message)
@@ -301,6 +344,9 @@ def _raise_for_status(response: httpx.Response, base_url: str, model: str | None
         overflow = context_overflow(message)
         if overflow is not None:
             raise EngineError(overflow, detail=technical)
+        images = re.search(r"At most (\d+) image", message)
+        if images:  # vLLM's --limit-mm-per-prompt
+            raise EngineError("remote.too_many_images", detail=technical, limit=int(images[1]))
         raise EngineError("remote.rejected", detail=technical, url=base_url)
     raise EngineError("remote.server_failed", detail=technical, url=base_url)
 
@@ -345,6 +391,16 @@ def _delta_text(event: dict) -> str:
 
 def _malformed(data: str) -> EngineError:
     return EngineError("remote.malformed", detail=f"a malformed stream event: {data[:120]!r}")
+
+
+def _carries_a_token(event: dict) -> bool:
+    """A chunk for a generated token: its delta has content (maybe empty), and it is not the role-only opener."""
+    delta = _first_choice(event).get("delta") or {}
+    return (
+        isinstance(delta, dict)
+        and delta.get("content") is not None
+        and not ("role" in delta and not delta.get("content"))
+    )
 
 
 def _finish_reason(event: dict) -> str | None:

@@ -538,3 +538,56 @@ def test_a_silent_model_list_times_out(canned: CannedServer) -> None:
         f"The server at {canned.base_url} did not answer in time. Check that the address is right and that the "
         "server is running."
     )
+
+
+# -- vLLM's own ways (issue 20): its refusals, its tile budget, a leading space, empty-text tokens ---------------
+
+
+def test_a_vllm_that_refuses_our_tile_budget_is_asked_again_without_it(canned: CannedServer) -> None:
+    refusal = {"object": "error", "message": "mm_processor_kwargs is not allowed: start with --trust-request-mm-kwargs"}
+    answers = iter([Reply(400, refusal), Reply(events=(chunk("Hi"), chunk("", finish="stop"), "[DONE]"))])
+
+    class Scripted(dict):
+        def get(self, key, default=None):  # the chat route answers the refusal first, then the answer
+            return next(answers) if key == ("POST", "/v1/chat/completions") else super().get(key, default)
+
+    canned.routes = Scripted(canned.routes)
+    engine = _engine(canned, flavour="vllm")
+    assert engine.stream(_conversation(), SETTINGS, threading.Event()).text() == "Hi"
+    sent = [r.body for r in canned.requests if r.path == "/v1/chat/completions"]
+    assert "mm_processor_kwargs" in sent[0] and "mm_processor_kwargs" not in sent[1]
+    assert engine.server_tile_budget  # and later questions do not try again
+    assert "mm_processor_kwargs" not in engine.request_body(_conversation(), SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("message", "key", "params"),
+    [
+        (
+            "Input length (4297) exceeds model's maximum context length (4096).",
+            "remote.context_full",
+            {"tokens": 4297, "limit": 4096},
+        ),
+        ("At most 16 image(s) may be provided in one prompt.", "remote.too_many_images", {"limit": 16}),
+    ],
+)
+def test_vllms_refusals_about_images_get_their_own_messages(
+    canned: CannedServer, message: str, key: str, params: dict
+) -> None:
+    error, _, _ = _fail(canned, Reply(400, {"object": "error", "message": message}), flavour="vllm")
+    assert (error.text.key, error.text.params) == (key, params)
+    assert message in (error.detail or "")
+
+
+def test_an_answer_does_not_start_with_a_space_and_empty_tokens_still_time_it(canned: CannedServer) -> None:
+    opener = json.dumps(
+        {"object": "chat.completion.chunk", "choices": [{"delta": {"role": "assistant", "content": ""}}]}
+    )
+    events = (opener, chunk(""), chunk(" Hel"), chunk("lo "), chunk("", finish="stop"), "[DONE]")
+    canned.answer("POST", "/v1/chat/completions", Reply(events=events))
+    answer = _engine(canned).stream(_conversation(), SETTINGS, threading.Event())
+    assert answer.text() == "Hello "
+    stats = answer.stats
+    assert stats.time_to_first_token_s is not None
+    # Every chunk came in one burst: the rate is taken over the whole request, never from a zero-length window.
+    assert stats.tokens_per_s is not None and stats.tokens_per_s <= stats.new_tokens / stats.time_to_first_token_s
