@@ -19,8 +19,8 @@ from model_backend.store import ConversationStore, default_data_dir, new_id
 
 COOKIE = "internvl_studio_browser"
 _OWNER = "owner"
-_SESSION = "identity_session"
-_LEGACY_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")  # (token, Session) this browser presented or was given, or None
+_SESSION = "identity_session"  # (token, Session) this browser presented or was given, or None
+_LEGACY_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 @st.cache_resource(show_spinner=False, on_release=SessionStore.close)
@@ -66,10 +66,9 @@ def log_in(role: Role, scope: str) -> None:
     """A password login: this browser keeps its conversations (when its cookie was one the server
     issued) under a new token that carries `role`; the old token stops working."""
     session = current_session()
-    held = st.session_state.get(_SESSION)
-    old_token = held[0] if held is not None else None
+    if session is not None:
+        sessions().revoke(st.session_state[_SESSION][0])
     browser = session.owner if session is not None else f"browser:{new_id()}"
-    sessions().revoke(old_token)
     st.session_state[_OWNER] = _start(browser, role, scope)
 
 
@@ -79,9 +78,8 @@ def log_out() -> None:
     if held is not None:
         sessions().revoke(held[0])
     cookies.forget(COOKIE)
-    for key in (_SESSION, _OWNER):
-        st.session_state.pop(key, None)
-    st.session_state[_SESSION] = None
+    st.session_state.pop(_OWNER, None)
+    st.session_state[_SESSION] = None  # looked up: nobody
 
 
 def _adopt_legacy_id(value: str) -> None:
