@@ -12,6 +12,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP_INSTALL_LOCK = bin/pip install -q --no-deps -r
 LOCK_COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
 
+# The whole suite is these tests on two processes (one per core; each runs torch on one thread,
+# tests/conftest.py), then the browser and server tests one at a time: they share one app server,
+# one Chromium and one `transformers serve`, and a page must never wait on a neighbour's answer.
+FAST_TESTS := $(VENV)/bin/pytest -n 2 -m "not browser and not server"
+
 .PHONY: run test test-fast lint format bench lock upgrade-locks system-packages
 
 run: $(VENV)/.runtime
@@ -21,14 +26,15 @@ test: $(VENV)/.dev $(SERVER_VENV)/.installed system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest
+	$(FAST_TESTS)
+	$(VENV)/bin/pytest -m "browser or server"
 
 # Everything but the real-browser and real-server tests: the loop to run while changing code.
 test-fast: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -n 2 -m "not browser and not server"
+	$(FAST_TESTS)
 
 # Rewrite the locks after editing a requirements/*.in (pins that still fit are kept) ...
 lock: $(VENV)/.dev

@@ -20,8 +20,8 @@ from model_backend.engines.batched import answer_batch
 from model_backend.engines.factory import EngineFactory
 from model_backend.scoring import score
 from model_backend.settings import GenerationSettings
+from tests.cli_runner import run_cli_process
 from tests.media_factory import make_photo, make_video
-from tests.test_cli import run_cli
 
 FLAGS = ("--model", "demo", "--dtype", "float32", "--device", "cpu", "--max-new-tokens", "6", "--max-tiles", "4")
 SETTINGS = GenerationSettings(max_new_tokens=6, max_tiles=4)
@@ -85,7 +85,7 @@ def test_conversation_jsonl_from_the_shell(media: Path, engine) -> None:
         ],
     )
     out = media / "conversations.out.jsonl"
-    result = run_cli("batch", *FLAGS, "--frames", "2", str(data), "--out", str(out))
+    result = run_cli_process("batch", *FLAGS, "--frames", "2", str(data), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "[" + "#" * 30 + "] 3/3" in result.stderr  # the progress bar (text mode reads its \\r as a newline)
     assert "rows: 3  errors: 0  scored: 2" in result.stdout and "latency: p50" in result.stdout

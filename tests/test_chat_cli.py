@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.settings import GenerationSettings
+from tests.cli_runner import run_cli
 from tests.media_factory import make_photo
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_chat(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "model_backend", "chat", "--model", "demo", "--dtype", "float32"]
-    command += ["--device", "cpu", "--max-new-tokens", "12", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=300)
+    flags = ("--model", "demo", "--dtype", "float32", "--device", "cpu", "--max-new-tokens", "12", *args)
+    return run_cli("chat", *flags, stdin=stdin)
 
 
 def test_chat_keeps_the_conversation_and_prints_one_json_line_per_answer(tmp_path: Path, engine) -> None:

@@ -1,32 +1,18 @@
-"""`python -m model_backend` as a user runs it: a real subprocess, the demo checkpoint, real files."""
+"""`python -m model_backend` as a user runs it: the demo checkpoint, real files; a real subprocess for the
+streamed answer, the others in this process (tests/cli_runner.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli, run_cli_process
 from tests.media_factory import make_photo
 
-ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"answer", "prompt_tokens", "visual_tokens", "tiles", "time_to_first_token_s", "tokens_per_s", "model"}
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    env.pop("INTERNVL_STUDIO_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "model_backend", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def assert_plain_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -45,7 +31,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_ask_streams_the_answer_and_ends_with_one_json_line(photo: Path) -> None:
-    result = run_cli(
+    result = run_cli_process(
         "ask", "--model", "demo", "--dtype", "float32", "--image", str(photo), "--max-new-tokens", "24", "--json",
         "Describe the image.",
     )  # fmt: skip
@@ -104,7 +90,7 @@ def test_greedy_and_sampling_flags_conflict() -> None:
 
 
 def test_unreachable_server_is_one_error_line() -> None:
-    result = run_cli("ask", "--server", "http://127.0.0.1:9/v1", "--server-model", "x", "Hello", timeout=120)
+    result = run_cli("ask", "--server", "http://127.0.0.1:9/v1", "--server-model", "x", "Hello")
     assert_plain_error(result)
 
 

@@ -27,8 +27,8 @@ from model_backend.engines.local import LocalEngine
 from model_backend.loading import load_model
 from model_backend.preprocess.images import load_image
 from model_backend.settings import GenerationSettings, LoadSpec
+from tests.cli_runner import run_cli
 from tests.media_factory import make_photo
-from tests.test_cli import run_cli
 
 PHI3_CODE = Path(__file__).parent / "compat_code" / "modeling_phi3.py"
 SMALL_LLM = {

@@ -21,13 +21,13 @@ def test_no_description_shows_english_words_in_chinese() -> None:
         assert not english_words & set(shown.replace("(", " ").replace(")", " ").split()), (family.name, shown)
 
 
-def test_settings_shows_the_demo_family_in_the_visitors_language(monkeypatch, tmp_path) -> None:
+def test_settings_shows_the_demo_family_in_the_visitors_language(monkeypatch, tmp_path_factory) -> None:
     from streamlit.testing.v1 import AppTest
 
     from tests.app.conftest import ROOT
 
     monkeypatch.setenv("INTERNVL_MODEL", "demo")
-    monkeypatch.setenv("INTERNVL_STUDIO_CACHE", str(tmp_path / "studio-cache"))
+    monkeypatch.setenv("INTERNVL_STUDIO_CACHE", str(tmp_path_factory.getbasetemp() / "studio-cache"))
     for language, expected in (
         ("zh", "qwen2_5: InternVL2.5-1B 和 InternVL3-1B/2B/8B（Qwen2.5, internvl2_5）"),
         ("en", "qwen2_5: InternVL2.5-1B and InternVL3-1B/2B/8B (Qwen2.5, internvl2_5)"),

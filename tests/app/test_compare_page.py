@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import state
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.app.conftest import ROOT
@@ -19,6 +20,8 @@ from tests.waiting import wait_until
 
 PAGE = "app_pages/compare.py"
 IMAGE = make_png(96, 64, seed=3)
+# Short answers: the demo rambles up to the default 512 tokens, and six of them cost a minute on CI.
+SETTINGS = GenerationSettings(max_new_tokens=40)
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +33,7 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
 def open_compare(lang: str = "en") -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     app.session_state["ui_language"] = lang
+    app.session_state[state.GENERATION] = SETTINGS
     app.run()
     app.switch_page(PAGE).run()
     assert not app.exception, app.exception
@@ -78,7 +82,7 @@ def own_answers(checkpoint: str, questions: list[str], image: bool = True) -> li
         for number, question in enumerate(questions):
             images = (ImageAttachment(IMAGE, "shapes.png"),) if image and number == 0 else ()
             turn = conversation.ask(question, images=images)
-            turn.answer = engine.stream(conversation, GenerationSettings(), threading.Event()).text()
+            turn.answer = engine.stream(conversation, SETTINGS, threading.Event()).text()
             answers.append(turn.answer)
     return answers
 
@@ -232,4 +236,4 @@ def _own_answer(spec: LoadSpec, question: str) -> str:
     conversation = Conversation()
     conversation.ask(question)
     with services().factory.lease(spec) as engine:
-        return engine.stream(conversation, GenerationSettings(), threading.Event()).text()
+        return engine.stream(conversation, SETTINGS, threading.Event()).text()
