@@ -50,10 +50,10 @@ from bench_turns import FixedLength, build_checkpoint  # noqa: E402
 from media_factory import make_photo  # noqa: E402
 from seed_reference import load_image  # noqa: E402
 
-from model_backend.batch import BatchOptions, plan_jobs, run_batch  # noqa: E402
-from model_backend.datasets import read_rows  # noqa: E402
+from model_backend.batch.datasets import read_rows  # noqa: E402
+from model_backend.batch.run import BatchOptions, plan_jobs, run_batch  # noqa: E402
+from model_backend.checkpoints.loading import LoadedModel, load_model  # noqa: E402
 from model_backend.engines.local import LocalEngine  # noqa: E402
-from model_backend.loading import LoadedModel, load_model  # noqa: E402
 from model_backend.settings import LoadSpec  # noqa: E402
 
 #: Photo shapes: with max tiles 2 these give 3, 1, 3 and 1 tiles (2:1, 4:3, 5:8, 1:1).

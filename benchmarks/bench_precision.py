@@ -29,9 +29,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 from bench_turns import FixedLength, build_checkpoint, ttft  # noqa: E402
 from media_factory import make_photo  # noqa: E402
 
+from model_backend.checkpoints.loading import load_model  # noqa: E402
 from model_backend.conversation import Conversation, ImageAttachment  # noqa: E402
 from model_backend.engines.local import LocalEngine  # noqa: E402
-from model_backend.loading import load_model  # noqa: E402
 from model_backend.settings import LoadSpec  # noqa: E402
 
 DTYPES = ("float32", "bfloat16")

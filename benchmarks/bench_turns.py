@@ -44,10 +44,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from media_factory import make_photo  # noqa: E402
 
+from model_backend.checkpoints.loading import load_model  # noqa: E402
 from model_backend.conversation import Conversation, ImageAttachment, Turn  # noqa: E402
 from model_backend.demo_checkpoint import make_demo_checkpoint  # noqa: E402
 from model_backend.engines.local import LocalEngine  # noqa: E402
-from model_backend.loading import load_model  # noqa: E402
 from model_backend.settings import GenerationSettings, LoadSpec  # noqa: E402
 
 #: InternVL2-1B's sizes (its config.json): InternViT-300M-448px + Qwen2-0.5B-Instruct.

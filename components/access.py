@@ -1,4 +1,4 @@
-"""The login gate and the session's role (see `model_backend.access` for the policy).
+"""The login gate and the session's role (see `model_backend.serving.access` for the policy).
 
 Streamlit's own OIDC login (`st.login`) is used when `[auth]` is configured in
 `.streamlit/secrets.toml`; else a shared password from the environment, if one is set; else
@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components import cookies, identity
 from components.language import t
-from model_backend.access import AccessPolicy, AttemptLimiter, Role, client_key
+from model_backend.serving.access import AccessPolicy, AttemptLimiter, Role, client_key
 
 ROLE = "role"
 

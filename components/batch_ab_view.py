@@ -1,4 +1,4 @@
-"""The Batch page's A/B runs: two models over one dataset, one joint table (`model_backend.batch_ab`).
+"""The Batch page's A/B runs: two models over one dataset, one joint table (`model_backend.batch.ab`).
 
 The new-run form draws the Compare page's two model pickers (`compare_picker.model_picker`) when A/B
 is on; the dataset, the settings, the job, cancel and resume are the Batch page's own. A run's
@@ -17,9 +17,9 @@ import streamlit as st
 from components import compare_picker, identity, language
 from components.batch_results import download_buttons
 from components.language import t
-from model_backend.batch_ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
-from model_backend.batch_jobs import BatchRegistry, BatchRun
-from model_backend.engines.factory import Target
+from model_backend.batch.ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
+from model_backend.batch.registry import BatchRegistry, BatchRun
+from model_backend.serving.factory import Target
 
 #: Rows drawn in the joint table (the downloads have all of them).
 TABLE_ROWS = 1000

@@ -14,8 +14,8 @@ from components import identity, language, model_cache
 from components.batch_runs import registry
 from components.language import t
 from i18n import ExplainedError
-from model_backend.batch_jobs import BatchError, BatchRun, to_csv, to_jsonl
-from model_backend.store import StoreError
+from model_backend.batch.registry import BatchError, BatchRun, to_csv, to_jsonl
+from model_backend.storage.store import StoreError
 
 #: Rows drawn in the results table (the downloads have all of them).
 TABLE_ROWS = 1000

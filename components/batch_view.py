@@ -1,6 +1,6 @@
 """The Batch page: the new-run form on top, then the visitor's runs and the selected run's panel.
 
-A run is a server-side job (`model_backend.batch_jobs`): this page only starts it and looks at
+A run is a server-side job (`model_backend.batch.registry`): this page only starts it and looks at
 it. The form picks a dataset (an upload, or a file under the server's dataset roots for an
 admin), the model (or two, for A/B), the options, and starts the run. The selected run's panel
 polls on its own (`st.fragment(run_every=...)`) while the run goes, and the whole page redraws
@@ -22,8 +22,7 @@ from components.language import t
 from components.media import IMAGE_TYPES
 from components.video_input import VIDEO_TYPES
 from i18n import ExplainedError
-from model_backend.batch import BatchOptions
-from model_backend.batch_jobs import (
+from model_backend.batch.registry import (
     DATASET_SUFFIXES,
     ROOTS_ENV,
     BatchError,
@@ -33,7 +32,8 @@ from model_backend.batch_jobs import (
     server_dataset,
     server_datasets,
 )
-from model_backend.engines.factory import Target
+from model_backend.batch.run import BatchOptions
+from model_backend.serving.factory import Target
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, LoadSpec, ServerSpec
 
 #: How often the panel of a run that is going redraws, in seconds.

@@ -1,6 +1,6 @@
 """The chat view: replay a conversation, and show its live answer with a Stop button.
 
-The answer runs on the server (`model_backend.runs`), not in this script run: this module only
+The answer runs on the server (`model_backend.serving.runs`), not in this script run: this module only
 watches it and redraws a placeholder. A rerun (a click, leaving the page) interrupts the
 watching, never the answer; the Stop button's callback stops it and keeps the partial text.
 """
@@ -16,12 +16,12 @@ from components.safe_markdown import safe_markdown
 from i18n import Text
 from model_backend.conversation import Conversation, ConversationError, ImageAttachment, Turn, VideoAttachment
 from model_backend.engines.base import Engine
-from model_backend.grounding import readable
-from model_backend.runs import AnswerRun, explain
+from model_backend.serving.runs import AnswerRun, explain
+from model_backend.serving.workspace import LiveConversation
 from model_backend.settings import GenerationSettings
-from model_backend.store import StoreError
-from model_backend.thinking import split
-from model_backend.workspace import LiveConversation
+from model_backend.storage.store import StoreError
+from model_backend.text.grounding import readable
+from model_backend.text.thinking import split
 
 CURSOR = " ▌"
 #: A question longer than this (characters or lines) is drawn folded: its start, then "Show all".

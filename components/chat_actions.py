@@ -16,8 +16,8 @@ from components.language import t
 from components.model_cache import services
 from i18n import Text
 from model_backend.conversation import Conversation, ConversationError, edited
-from model_backend.store import StoreError
-from model_backend.workspace import LiveConversation
+from model_backend.serving.workspace import LiveConversation
+from model_backend.storage.store import StoreError
 
 
 def render(page: str, live: LiveConversation, answering: bool) -> None:

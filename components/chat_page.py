@@ -15,8 +15,8 @@ import streamlit as st
 from components import chat, chat_actions, conversations, model_cache, state, stats
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.base import Engine
+from model_backend.serving.workspace import LiveConversation
 from model_backend.settings import GenerationSettings
-from model_backend.workspace import LiveConversation
 
 
 @dataclass

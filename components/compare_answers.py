@@ -20,13 +20,13 @@ from components.language import t
 from components.model_cache import services
 from i18n import Text
 from model_backend.conversation import Conversation, ConversationError
-from model_backend.engines.factory import Target
-from model_backend.pool import PoolFullError
-from model_backend.runs import AnswerRun, explain
+from model_backend.serving.factory import Target
+from model_backend.serving.pool import PoolFullError
+from model_backend.serving.runs import AnswerRun, explain
+from model_backend.serving.workspace import LiveConversation
 from model_backend.settings import GenerationSettings, LoadSpec
-from model_backend.store import StoreError
-from model_backend.word_diff import DiffRun, diff_words, shared_share
-from model_backend.workspace import LiveConversation
+from model_backend.storage.store import StoreError
+from model_backend.text.word_diff import DiffRun, diff_words, shared_share
 
 SIDES = ("a", "b")
 #: Session key: how the last question is being answered.

@@ -18,8 +18,8 @@ from components import access, model_cache
 from components.language import t
 from components.model_cache import services
 from i18n import Text
-from model_backend.catalog import CATALOG
-from model_backend.engines.factory import Target
+from model_backend.checkpoints.catalog import CATALOG
+from model_backend.serving.factory import Target
 from model_backend.settings import DTYPES, QUANTIZATIONS, LoadSpec, ServerSpec, SettingsError, resolve_dtype
 
 DEMO_IDS = ("demo", "demo-qwen2_5", "demo-phi3", "demo-internlm2", "demo-qwen3")

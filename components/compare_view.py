@@ -6,7 +6,7 @@ refresh shows the same comparison. A side that is a local checkpoint has its own
 quantization; each conversation keeps the LoadSpec it last answered with, and a fresh session (a
 refresh, another page and back) starts that side's picker from it. Asking adds the same question,
 with the same media on the first turn, to both; the answers run on the server
-(`model_backend.runs`) like the chat pages'.
+(`model_backend.serving.runs`) like the chat pages'.
 
 This module draws the page and keeps its state (the pair, the shared media, asking); the pickers
 are `compare_picker`'s, answering and the diff `compare_answers`'.
@@ -24,8 +24,8 @@ from components.model_cache import services
 from components.safe_markdown import plain_label
 from i18n import Text
 from model_backend.conversation import ConversationError, ImageAttachment, VideoAttachment
+from model_backend.serving.workspace import LiveConversation
 from model_backend.settings import LoadSpec, SettingsError
-from model_backend.workspace import LiveConversation
 
 PAGES = {"a": "compare_a", "b": "compare_b"}
 QUERY = "ab"

@@ -14,8 +14,8 @@ from components import identity, state
 from components.language import t
 from components.model_cache import services
 from components.safe_markdown import plain_label
+from model_backend.serving.workspace import LiveConversation
 from model_backend.settings import GenerationSettings, LoadSpec, SettingsError
-from model_backend.workspace import LiveConversation
 
 QUERY = "c"
 #: The title the store gives a conversation before its first question (shown in the visitor's language).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import identity, language, model_cache
-from model_backend.store import StoreError
+from model_backend.storage.store import StoreError
 
 
 def gate() -> None:

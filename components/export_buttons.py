@@ -2,7 +2,7 @@
 
 Drawn inside the conversation's Export popover (next to Markdown and JSON). The files are made
 only when a button is clicked (Streamlit's deferred download): the request decodes a video's
-frames, the replay script resolves the checkpoint's folder. See `model_backend.export_replay`.
+frames, the replay script resolves the checkpoint's folder. See `model_backend.export.replay`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import streamlit as st
 
 from components.language import t
 from model_backend.conversation import Conversation
-from model_backend.export_replay import SERVER_NAMES, checkpoint_reference, openai_request, replay_script, replayable
+from model_backend.export.replay import SERVER_NAMES, checkpoint_reference, openai_request, replay_script, replayable
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 
 #: The kinds of server a request can be written for, the InternVL servers first.

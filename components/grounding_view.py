@@ -7,7 +7,7 @@ import streamlit as st
 from components import media
 from components.language import t
 from model_backend.conversation import Turn
-from model_backend.grounding import answer_boxes, draw_boxes
+from model_backend.text.grounding import answer_boxes, draw_boxes
 
 
 def show(turns: list[Turn], answer: str) -> None:

@@ -1,7 +1,7 @@
 """Who the visitor is, for keeping conversations apart: a login when there is one, else this browser.
 
 Without OIDC accounts, a browser is known by a session token in a first-party cookie (see `cookies`)
-that only the server mints and recognises (`model_backend.sessions`): a cookie value the server never
+that only the server mints and recognises (`model_backend.storage.sessions`): a cookie value the server never
 issued, or one expired or revoked, stands for nobody, so an identity cannot be chosen. The session also
 remembers the role a password login gave, so a reload or a new tab stays logged in until the user logs
 out or the session expires; logging in rotates the token.
@@ -14,8 +14,8 @@ import re
 import streamlit as st
 
 from components import cookies
-from model_backend.sessions import Role, Session, SessionStore
-from model_backend.store import ConversationStore, default_data_dir, new_id
+from model_backend.storage.sessions import Role, Session, SessionStore
+from model_backend.storage.store import ConversationStore, default_data_dir, new_id
 
 COOKIE = "internvl_studio_browser"
 _OWNER = "owner"

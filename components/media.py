@@ -20,8 +20,8 @@ from components import language
 from components.language import t
 from components.safe_markdown import plain_label
 from i18n import DEFAULT_LANGUAGE, Text, text
+from model_backend.checkpoints.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
 from model_backend.conversation import ImageAttachment, Turn
-from model_backend.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
 from model_backend.preprocess.errors import MediaError
 from model_backend.preprocess.tiling import TilePlan
 

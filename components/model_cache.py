@@ -9,7 +9,7 @@ Load failures are remembered per session (`state.LOAD_ERROR`) instead of retried
 rerun: a hub that cannot be reached would otherwise cost seconds on each click. Each is kept as
 the error itself (an `ExplainedError`: shown in the visitor's language, details folded away).
 
-Only admins point the app at an OpenAI-compatible server (`model_backend.access`): a session of
+Only admins point the app at an OpenAI-compatible server (`model_backend.serving.access`): a session of
 another role that somehow holds a server target gets no engine, and its failure says why.
 """
 
@@ -24,14 +24,14 @@ import streamlit as st
 
 from components import access, state
 from i18n import ExplainedError, Text
-from model_backend.encode_ahead import AheadRegistry
 from model_backend.engines.base import Engine
-from model_backend.engines.factory import EngineFactory, Target
-from model_backend.pool import ModelPool
-from model_backend.runs import DEFAULT_MAX_CONCURRENT, RunRegistry
+from model_backend.serving.encode_ahead import AheadRegistry
+from model_backend.serving.factory import EngineFactory, Target
+from model_backend.serving.pool import ModelPool
+from model_backend.serving.runs import DEFAULT_MAX_CONCURRENT, RunRegistry
+from model_backend.serving.workspace import Workspace
 from model_backend.settings import LoadSpec, ServerSpec
-from model_backend.store import ConversationStore
-from model_backend.workspace import Workspace
+from model_backend.storage.store import ConversationStore
 
 Progress = Callable[["Text | str", "float | None"], None]
 MAX_CONCURRENT_ENV = "INTERNVL_MAX_CONCURRENT"
@@ -150,7 +150,7 @@ def retry() -> None:
 def _failure(spec: LoadSpec, error: Exception) -> LoadFailure:
     """The failure to keep: the backend's errors explain themselves (LoadError, PoolFullError, ...);
     anything else is a bug, said in general words with the exception as its detail."""
-    from model_backend.loading import CheckpointUnavailable
+    from model_backend.checkpoints.loading import CheckpointUnavailable
 
     problem: BaseException = error
     if not isinstance(error, ExplainedError):

@@ -16,7 +16,7 @@ from components.language import t
 from components.settings_model import initial
 from i18n import ExplainedError
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, ServerSpec
-from model_backend.thinking import has_thinking_mode
+from model_backend.text.thinking import has_thinking_mode
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:23333/v1"
 DECODINGS = ("greedy", "sampling")

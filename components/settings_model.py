@@ -24,7 +24,7 @@ import streamlit as st
 from components import access, model_cache, state
 from components.language import render, t
 from i18n import Text
-from model_backend.catalog import (
+from model_backend.checkpoints.catalog import (
     CATALOG,
     DEFAULT_CHECKPOINT,
     CatalogEntry,
@@ -32,7 +32,7 @@ from model_backend.catalog import (
     find_entry,
     has_6b_vision,
 )
-from model_backend.checkpoint_size import parameter_count
+from model_backend.checkpoints.sizes import parameter_count
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, LoadSpec, ServerSpec, resolve_dtype
 
 SOURCES = ("catalog", "hub", "folder", "demo")
@@ -250,15 +250,17 @@ def _source_label(source: str) -> str:
 
 
 def _is_demo_family(checkpoint: str) -> bool:
-    from model_backend.loading import DEMO_FAMILY_IDS  # here: it imports torch, which other checkpoints do not need
+    from model_backend.checkpoints.loading import (
+        DEMO_FAMILY_IDS,  # here: it imports torch, which other checkpoints do not need
+    )
 
     return checkpoint in DEMO_FAMILY_IDS
 
 
 def _demo_choice(spec: LoadSpec) -> str:
     """`demo` (InternVL2-1B's family) or `demo-<family>`: one tiny checkpoint per LLM family."""
+    from model_backend.checkpoints.loading import DEMO_FAMILY_IDS
     from model_backend.demo_checkpoint.families import DEFAULT_FAMILY, FAMILIES  # imports torch: only when chosen
-    from model_backend.loading import DEMO_FAMILY_IDS
 
     ids = [DEMO_ID, *(i for i, family in DEMO_FAMILY_IDS.items() if family != DEFAULT_FAMILY)]
     labels = {DEMO_ID: f"{DEFAULT_FAMILY}: {render(FAMILIES[DEFAULT_FAMILY].stands_for)}"}

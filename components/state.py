@@ -34,7 +34,7 @@ def startup_checkpoint() -> str:
     chosen = os.environ.get(CHECKPOINT_ENV, "").strip()
     if chosen:
         return chosen
-    from model_backend.catalog import DEFAULT_CHECKPOINT
+    from model_backend.checkpoints.catalog import DEFAULT_CHECKPOINT
 
     return DEFAULT_CHECKPOINT
 

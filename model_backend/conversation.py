@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pydantic import ValidationError
 
 from i18n import DEFAULT_LANGUAGE, Text, text
+from model_backend.conversation_schema import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT_BYTES, ExportDocument
 from model_backend.errors import BackendError
-from model_backend.export_schema import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT_BYTES, ExportDocument
 from model_backend.settings import MAX_TILES_LIMIT, MAX_VIDEO_FRAMES
-from model_backend.thinking import split as split_thinking
+from model_backend.text.thinking import split as split_thinking
 
 IMAGE_PLACEHOLDER = "<image>"
 
@@ -198,7 +198,7 @@ class Conversation:
     def to_json(self) -> str:
         """JSON with the media inlined as base64; `from_json` restores it exactly.
 
-        An answer keeps its `<think>…</think>` part verbatim (`model_backend.thinking.split` separates it).
+        An answer keeps its `<think>…</think>` part verbatim (`model_backend.text.thinking.split` separates it).
         """
         turns = [turn_record(turn, _inline_media) for turn in self.turns]
         return json.dumps({"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "turns": turns}, indent=1)

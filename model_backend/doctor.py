@@ -100,7 +100,7 @@ def check_gpus() -> list[Check]:
 
 
 def check_transformers() -> Check:
-    from model_backend.loading import TRANSFORMERS_PIN, TransformersVersionError, check_transformers_version
+    from model_backend.checkpoints.loading import TRANSFORMERS_PIN, TransformersVersionError, check_transformers_version
 
     version = _version("transformers")
     install = Text("doctor.transformers.install", {"pin": TRANSFORMERS_PIN})
@@ -122,8 +122,8 @@ def check_transformers() -> Check:
 
 
 def check_generation_mixin() -> Check:
-    from model_backend import compat
-    from model_backend.loading import TRANSFORMERS_PIN
+    from model_backend.checkpoints import compat
+    from model_backend.checkpoints.loading import TRANSFORMERS_PIN
 
     name = "InternLM2 generate"
     if compat.generation_mixin_inherited():

@@ -139,7 +139,7 @@ class GenerationSettings:
         """
         if not self.thinking:
             return self.system_prompt
-        from model_backend.thinking import R1_SYSTEM_PROMPT
+        from model_backend.text.thinking import R1_SYSTEM_PROMPT
 
         return R1_SYSTEM_PROMPT + (f"\n\n{self.system_prompt}" if self.system_prompt else "")
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model_backend import cli
+from model_backend.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def loaded():
     """The demo checkpoint, float32 on CPU, shared: engines never mutate the model (tested)."""
-    from model_backend.loading import load_model
+    from model_backend.checkpoints.loading import load_model
 
     return load_model(LoadSpec("demo", dtype="float32", device="cpu"))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from i18n import Text
-from model_backend.access import AccessPolicy, AttemptLimiter, client_key
+from model_backend.serving.access import AccessPolicy, AttemptLimiter, client_key
 from model_backend.settings import LoadSpec
 
 
@@ -79,7 +79,7 @@ def _words(refusal: Text | None) -> str:
 
 def test_the_limiter_blocks_a_client_after_five_failures_and_only_that_client(monkeypatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("model_backend.serving.access.time.monotonic", lambda: clock[0])
     limiter = AttemptLimiter(limit=5, window_s=60)
     for _ in range(5):
         assert limiter.wait_s("10.0.0.1") == 0
@@ -92,7 +92,7 @@ def test_the_limiter_blocks_a_client_after_five_failures_and_only_that_client(mo
 
 def test_each_lock_out_of_the_same_client_lasts_twice_as_long_and_is_logged(monkeypatch, caplog) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("model_backend.serving.access.time.monotonic", lambda: clock[0])
     limiter = AttemptLimiter(limit=5, window_s=60, max_lock_s=200)
     locks = []
     for _ in range(4):
@@ -110,7 +110,7 @@ def test_each_lock_out_of_the_same_client_lasts_twice_as_long_and_is_logged(monk
 
 def test_a_good_login_clears_the_clients_record(monkeypatch) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("model_backend.access.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("model_backend.serving.access.time.monotonic", lambda: clock[0])
     limiter = AttemptLimiter(limit=5, window_s=60)
     for _ in range(4):
         limiter.failed("session:a")

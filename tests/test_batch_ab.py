@@ -1,4 +1,4 @@
-"""A/B batch runs (`model_backend.batch_ab`): two different demo checkpoints (`demo`, Qwen2, and
+"""A/B batch runs (`model_backend.batch.ab`): two different demo checkpoints (`demo`, Qwen2, and
 `demo-qwen2_5`) over the same dataset, from the CLI and as a server-side job.
 
 Checked: the two really answer differently; each side's prediction is that model's own one-by-one
@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from model_backend import batch_jobs, cli
-from model_backend.batch_ab import agreement, joint_rows, summarize_ab, to_csv, to_jsonl
-from model_backend.batch_jobs import DB_NAME, BatchRegistry
+from model_backend.batch import registry as batch_jobs
+from model_backend.batch.ab import agreement, joint_rows, summarize_ab, to_csv, to_jsonl
+from model_backend.batch.registry import DB_NAME, BatchRegistry
+from model_backend.batch.scoring import same_answer, score
+from model_backend.cli import main as cli
 from model_backend.conversation import Conversation, ImageAttachment
-from model_backend.engines.factory import EngineFactory
-from model_backend.pool import ModelPool
-from model_backend.scoring import same_answer, score
+from model_backend.serving.factory import EngineFactory
+from model_backend.serving.pool import ModelPool
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.media_factory import make_photo
 from tests.test_batch_jobs import OWNER, SlowEngine, finished, jsonl, wait_until
@@ -39,8 +40,8 @@ PHOTOS = {"a.jpg": make_photo(320, 240, seed=11), "b.jpg": make_photo(240, 320, 
 
 @pytest.fixture(scope="module")
 def engine_b():
+    from model_backend.checkpoints.loading import load_model
     from model_backend.engines.local import LocalEngine
-    from model_backend.loading import load_model
 
     return LocalEngine(load_model(SPEC_B))
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from model_backend import cli
-from model_backend.batch_cli import summarize
-from model_backend.batch_summary import percentile
+from model_backend.batch.scoring import score
+from model_backend.batch.summary import percentile
+from model_backend.cli import main as cli
+from model_backend.cli.batch import summarize
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.batched import answer_batch
-from model_backend.engines.factory import EngineFactory
-from model_backend.scoring import score
+from model_backend.serving.factory import EngineFactory
 from model_backend.settings import GenerationSettings
 from tests.cli_runner import run_cli_process
 from tests.media_factory import make_photo, make_video

@@ -1,4 +1,4 @@
-"""Batch runs as server-side jobs (`model_backend.batch_jobs`): to the end on the demo checkpoint,
+"""Batch runs as server-side jobs (`model_backend.batch.registry`): to the end on the demo checkpoint,
 kept in SQLite row by row, cancelled within a row, interrupted by a kill and resumed, bad rows with
 their own errors, and uploads checked (size, zip entries, names that climb out of the folder).
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from model_backend import batch_uploads
-from model_backend.batch_jobs import (
+from model_backend.batch import uploads as batch_uploads
+from model_backend.batch.registry import (
     DB_NAME,
     BatchError,
     BatchRegistry,
@@ -37,8 +37,8 @@ from model_backend.batch_jobs import (
 )
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment
 from model_backend.engines.base import STREAM_ONLY, Answer
-from model_backend.engines.factory import EngineFactory
-from model_backend.runs import FairQueue
+from model_backend.serving.factory import EngineFactory
+from model_backend.serving.runs import FairQueue
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.media_factory import make_photo, make_video
 from tests.waiting import wait_until
@@ -189,8 +189,8 @@ def test_a_killed_server_keeps_every_committed_row_and_the_run_resumes(tmp_path:
     script = (
         "import time\n"
         "from pathlib import Path\n"
-        "from model_backend.batch_jobs import BatchRegistry\n"
-        "from model_backend.engines.factory import EngineFactory\n"
+        "from model_backend.batch.registry import BatchRegistry\n"
+        "from model_backend.serving.factory import EngineFactory\n"
         "from model_backend.settings import GenerationSettings\n"
         "from tests.test_batch_jobs import OWNER, SlowEngine\n"
         f"registry = BatchRegistry(EngineFactory(), Path({str(data)!r}))\n"

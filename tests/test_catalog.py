@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_backend.catalog import CATALOG, DEFAULT_CHECKPOINT, VISION_6B, find_entry, has_6b_vision
+from model_backend.checkpoints.catalog import CATALOG, DEFAULT_CHECKPOINT, VISION_6B, find_entry, has_6b_vision
 
 SIX_B_VIT = {
     "InternVL-Chat-V1-2",

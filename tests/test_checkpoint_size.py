@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from safetensors.torch import load_file, save_file
 
-from model_backend.catalog import estimate_memory_gb, find_entry
-from model_backend.checkpoint_size import parameter_count
+from model_backend.checkpoints.catalog import estimate_memory_gb, find_entry
+from model_backend.checkpoints.sizes import parameter_count
 from model_backend.demo_checkpoint import make_demo_checkpoint
 
 

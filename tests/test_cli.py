@@ -56,7 +56,7 @@ def test_make_demo_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (target / "config.json").is_file()
 
-    from model_backend.loading import load_model
+    from model_backend.checkpoints.loading import load_model
     from model_backend.settings import LoadSpec
 
     loaded = load_model(LoadSpec(str(target), dtype="float32", device="cpu"))

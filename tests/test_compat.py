@@ -1,4 +1,4 @@
-"""model_backend.compat: each known quirk reproduced in a demo-checkpoint variant, and fixed at load.
+"""model_backend.checkpoints.compat: each known quirk reproduced in a demo-checkpoint variant, and fixed at load.
 
 A variant is the demo checkpoint with another LLM family in config.json, fresh random weights of
 that family, and (for Phi-3) the family's own `modeling_phi3.py` next to the model code, wired
@@ -19,12 +19,12 @@ import transformers
 from safetensors.torch import save_file
 from transformers.cache_utils import Cache
 
-from model_backend import compat
+from model_backend.checkpoints import compat
+from model_backend.checkpoints.loading import load_model
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.demo_checkpoint import DEMO_MARKER, make_demo_checkpoint
 from model_backend.engines.base import EngineError
 from model_backend.engines.local import LocalEngine
-from model_backend.loading import load_model
 from model_backend.preprocess.images import load_image
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.cli_runner import run_cli

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model_backend.datasets import DatasetError, Question, read_rows, strip_placeholders
+from model_backend.batch.datasets import DatasetError, Question, read_rows, strip_placeholders
 
 
 @pytest.fixture

@@ -258,12 +258,12 @@ def test_internlm2_family_ships_its_own_code_shaped_like_the_published():
 
 def test_phi3_family_slow_tokenizer_quirk_and_shim():
     """DESIGN 7: the slow Phi-3 tokenizer keeps a lone '▁' before a leading chat token; the
-    get_max_length shim of model_backend.compat is applied when the demo loads through load_model."""
+    get_max_length shim of model_backend.checkpoints.compat is applied when the demo loads through load_model."""
     _, path, _, tokenizer = _family("phi3")
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("<|user|>\nHello<|end|>")["input_ids"])
     assert tokens[:3] == ["<s>", "▁", "<|user|>"]
     assert tokens[3] != "<0x0A>"  # and its chat tokens eat the whitespace after them, as Phi-3's do
-    from model_backend.loading import load_model
+    from model_backend.checkpoints.loading import load_model
     from model_backend.settings import LoadSpec
 
     loaded = load_model(LoadSpec(str(path), dtype="float32", device="cpu"))

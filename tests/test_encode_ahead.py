@@ -13,13 +13,13 @@ import threading
 import pytest
 import torch
 
+from model_backend.checkpoints.loading import load_model
 from model_backend.conversation import Conversation, ImageAttachment, Turn
-from model_backend.encode_ahead import AheadRegistry
 from model_backend.engines.ahead import BackgroundWork
-from model_backend.engines.factory import EngineFactory
 from model_backend.engines.local import LocalEngine
-from model_backend.loading import load_model
-from model_backend.pool import ModelPool
+from model_backend.serving.encode_ahead import AheadRegistry
+from model_backend.serving.factory import EngineFactory
+from model_backend.serving.pool import ModelPool
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.media_factory import make_photo
 

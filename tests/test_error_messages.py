@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 from i18n import ExplainedError, Text
+from model_backend.checkpoints.loading import LoadError, load_model
 from model_backend.conversation import Conversation, ConversationError, ImageAttachment
 from model_backend.engines.base import EngineError
 from model_backend.engines.local import LocalEngine
 from model_backend.engines.openai_compat import OpenAICompatEngine
-from model_backend.loading import LoadError, load_model
 from model_backend.preprocess import MediaError, load_image, load_video
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 from tests.media_factory import has_ffmpeg, make_photo, make_video

@@ -29,7 +29,7 @@ import pytest
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment, edited
 from model_backend.demo_checkpoint import demo_checkpoint_path
 from model_backend.engines.openai_compat import OpenAICompatEngine
-from model_backend.export_replay import ExportError, openai_request, replay_script, replayable
+from model_backend.export.replay import ExportError, openai_request, replay_script, replayable
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 from tests.media_factory import has_ffmpeg, make_photo, make_video
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from model_backend.grounding import Box, draw_boxes, parse_boxes, readable
+from model_backend.text.grounding import Box, draw_boxes, parse_boxes, readable
 
 
 def test_parses_label_and_several_boxes() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from i18n import TABLE, ExplainedError, Text, language_for_locale, text
-from model_backend.catalog import find_entry
+from model_backend.checkpoints.catalog import find_entry
 from model_backend.conversation import Conversation, ImageAttachment, message_from_record, message_record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
+from model_backend.checkpoints.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.engines.local import LocalEngine
-from model_backend.image_config import DEFAULT_IMAGE_CONFIG, ImageConfig
 from model_backend.preprocess.tiling import plan_tiles
 from model_backend.settings import GenerationSettings
 from tests.media_factory import make_photo

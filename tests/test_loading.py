@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from i18n import Text
-from model_backend import loading
-from model_backend.catalog import CATALOG
-from model_backend.device_map import SplitError, split_device_map
-from model_backend.loading import (
+from model_backend.checkpoints import loading
+from model_backend.checkpoints.catalog import CATALOG
+from model_backend.checkpoints.device_map import SplitError, split_device_map
+from model_backend.checkpoints.loading import (
     CheckpointUnavailable,
     LoadError,
     QuantizationRefused,

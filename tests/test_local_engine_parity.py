@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from model_backend.checkpoints.loading import load_model
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.demo_checkpoint import DEFAULT_FAMILY, FAMILIES, demo_checkpoint_path
 from model_backend.engines.local import LocalEngine
-from model_backend.loading import load_model
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests import seed_reference
 from tests.media_factory import has_ffmpeg, make_photo, make_video

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from model_backend import loading
+from model_backend.checkpoints import loading
+from model_backend.checkpoints.loading import LoadError
 from model_backend.demo_checkpoint import make_demo_checkpoint
-from model_backend.engines.factory import EngineFactory
-from model_backend.loading import LoadError
-from model_backend.pool import ModelPool, PoolFullError
+from model_backend.serving.factory import EngineFactory
+from model_backend.serving.pool import ModelPool, PoolFullError
 from model_backend.settings import LoadSpec
 
 

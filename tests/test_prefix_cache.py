@@ -15,11 +15,11 @@ import pytest
 import torch
 from transformers import DynamicCache
 
+from model_backend.checkpoints.loading import load_model
 from model_backend.conversation import Conversation, ImageAttachment
 from model_backend.demo_checkpoint import demo_checkpoint_path
 from model_backend.engines.local import LocalEngine, prefix_reuse_supported
 from model_backend.engines.prefix_cache import PREFIX_CACHE_ENV, PrefixCache, default_capacity_mb
-from model_backend.loading import load_model
 from model_backend.settings import GenerationSettings, LoadSpec
 from tests.media_factory import make_photo
 

@@ -12,11 +12,11 @@ import pytest
 from i18n import Text
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, Turn
 from model_backend.engines.base import STREAM_ONLY, Answer
-from model_backend.engines.factory import EngineFactory
-from model_backend.runs import RunRegistry, error_message, explain
+from model_backend.serving.factory import EngineFactory
+from model_backend.serving.runs import RunRegistry, error_message, explain
+from model_backend.serving.workspace import Workspace
 from model_backend.settings import GenerationSettings
-from model_backend.store import ConversationStore
-from model_backend.workspace import Workspace
+from model_backend.storage.store import ConversationStore
 from tests.test_local_engine_streaming import LongAnswer, ask, slow_model  # noqa: F401  (fixture)
 from tests.waiting import wait_until
 

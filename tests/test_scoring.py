@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_backend.scoring import anls, exact_match, levenshtein, normalize, relaxed_match, score
+from model_backend.batch.scoring import anls, exact_match, levenshtein, normalize, relaxed_match, score
 
 
 def test_exact_match_only_forgives_surrounding_whitespace() -> None:

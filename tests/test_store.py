@@ -15,7 +15,7 @@ import pytest
 
 from i18n import Text
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment, VideoAttachment
-from model_backend.store import ConversationStore, StoreError, StoreFullError
+from model_backend.storage.store import ConversationStore, StoreError, StoreFullError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,7 +171,7 @@ def test_kill_9_mid_write_never_corrupts_the_store(tmp_path: Path) -> None:
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from model_backend.conversation import Conversation
-        from model_backend.store import ConversationStore
+        from model_backend.storage.store import ConversationStore
         store = ConversationStore(__import__("pathlib").Path({str(tmp_path)!r}))
         cid = store.create("alice", "image")
         conversation = Conversation()

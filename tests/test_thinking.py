@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from model_backend.catalog import find_entry
+from model_backend.checkpoints.catalog import find_entry
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.engines.base import Answer
-from model_backend.grounding import answer_boxes
 from model_backend.settings import GenerationSettings
-from model_backend.thinking import (
+from model_backend.text.grounding import answer_boxes
+from model_backend.text.thinking import (
     R1_SYSTEM_PROMPT,
     Split,
     ThinkingCounter,

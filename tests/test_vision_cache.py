@@ -163,7 +163,7 @@ def test_a_checkpoint_whose_generate_takes_no_features_encodes_inside_generate(
 
 @pytest.fixture(scope="module")
 def loaded_bf16():
-    from model_backend.loading import load_model
+    from model_backend.checkpoints.loading import load_model
 
     return load_model(LoadSpec("demo", dtype="bfloat16", device="cpu"))
 

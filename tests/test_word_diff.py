@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model_backend.word_diff import DiffRun, diff_words, shared_share, words
+from model_backend.text.word_diff import DiffRun, diff_words, shared_share, words
 
 
 def runs(a: str, b: str) -> list[tuple[str, str]]:

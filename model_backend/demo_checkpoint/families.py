@@ -2,7 +2,7 @@
 
 Each family has its checkpoints' template, LLM class and tokenizer kind, so every code path a
 real checkpoint of that family takes (prompt format, tokenization and decoding, the LLM's own
-generation code, the compat shims of `model_backend.compat`) runs offline:
+generation code, the compat shims of `model_backend.checkpoints.compat`) runs offline:
 
 | family | stands for | LLM class | template | tokenizer (`use_fast=False`) |
 | --- | --- | --- | --- | --- |

@@ -15,7 +15,7 @@ from typing import Protocol
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.errors import BackendError
 from model_backend.settings import GenerationSettings
-from model_backend.thinking import ThinkingCounter
+from model_backend.text.thinking import ThinkingCounter
 
 
 class EngineError(BackendError, RuntimeError):

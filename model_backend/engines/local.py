@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import GenerationMixin, StoppingCriteria, StoppingCriteriaList
 
-from model_backend.compat import describe_code_error
+from model_backend.checkpoints.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.ahead import BackgroundWork
 from model_backend.engines.answer_text import AnswerText
@@ -50,7 +50,7 @@ from model_backend.engines.vision_cache import default_capacity_mb
 from model_backend.settings import GenerationSettings
 
 if TYPE_CHECKING:
-    from model_backend.loading import LoadedModel
+    from model_backend.checkpoints.loading import LoadedModel
 
 IMG_START_TOKEN = "<img>"
 IMG_END_TOKEN = "</img>"
@@ -81,7 +81,7 @@ class _Prompt:
 
 
 class LocalEngine:
-    """The Engine protocol around a `LoadedModel` (see `model_backend.loading`)."""
+    """The Engine protocol around a `LoadedModel` (see `model_backend.checkpoints.loading`)."""
 
     capabilities = Capabilities(batches=True, keeps_media=True, encodes_ahead=True)
 
@@ -424,7 +424,7 @@ def _engine_error(error: Exception, loaded: LoadedModel) -> EngineError:
     technical = f"{type(error).__name__}: {error}"
     if isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error):
         return EngineError("engine.out_of_memory", detail=technical)
-    # An AttributeError/TypeError from inside the checkpoint's own code: a quirk model_backend.compat lacks.
+    # An AttributeError/TypeError from inside the checkpoint's own code: a quirk model_backend.checkpoints.compat lacks.
     quirk = describe_code_error(error, _checkpoint_name(loaded.spec.checkpoint), [loaded.path])
     if quirk is not None:
         return EngineError(quirk, detail=technical)

@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
+from model_backend.checkpoints.image_config import ImageConfig
 from model_backend.conversation import ImageAttachment, VideoAttachment
 from model_backend.engines.media_cache import MediaCache
 from model_backend.engines.vision_cache import VisionCache
-from model_backend.image_config import ImageConfig
 
 
 @dataclass

@@ -56,7 +56,7 @@ def test_missing_hub_checkpoint_offers_the_demo_and_keeps_history() -> None:
 
 
 def test_default_checkpoint_offline_says_so_within_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_backend.hub import PROBE_TIMEOUT_S
+    from model_backend.checkpoints.hub import PROBE_TIMEOUT_S
     from tests.test_loading import record_hub_calls
 
     monkeypatch.delenv("INTERNVL_MODEL")

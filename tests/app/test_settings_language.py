@@ -9,7 +9,7 @@ from fake_engine import FakeEngine
 from streamlit.testing.v1 import AppTest
 
 from components.state import ENGINE_OVERRIDE
-from model_backend.catalog import DEFAULT_CHECKPOINT, find_entry
+from model_backend.checkpoints.catalog import DEFAULT_CHECKPOINT, find_entry
 from model_backend.settings import LoadSpec
 from tests.app.conftest import PAGES, ROOT, start
 

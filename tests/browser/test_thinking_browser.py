@@ -8,7 +8,7 @@ import pytest
 from helpers import go, messages, upload
 
 from model_backend.conversation import AnswerStats, Conversation
-from model_backend.thinking import join
+from model_backend.text.thinking import join
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from model_backend.conversation import Conversation
-from model_backend.store import ConversationStore
+from model_backend.storage.store import ConversationStore
 from tests.browser.conftest import launch_app, stop_app, wait_loaded
 from tests.browser.helpers import go, upload, wait_idle
 

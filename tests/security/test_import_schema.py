@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from model_backend.conversation import AnswerStats, Conversation, ConversationError, Turn
-from model_backend.export_schema import StatsRecord, TurnRecord
-from model_backend.store import ConversationStore
+from model_backend.conversation_schema import StatsRecord, TurnRecord
+from model_backend.storage.store import ConversationStore
 
 
 def _export(**turn: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model_backend.datasets import read_rows
+from model_backend.batch.datasets import read_rows
 from tests.media_factory import make_png
 
 

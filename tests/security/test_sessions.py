@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from model_backend.access import AccessPolicy
-from model_backend.sessions import SessionStore
+from model_backend.serving.access import AccessPolicy
+from model_backend.storage.sessions import SessionStore
 
 
 @pytest.fixture

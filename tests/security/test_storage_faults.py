@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from model_backend.conversation import Conversation, ImageAttachment
-from model_backend.sessions import SessionStore
-from model_backend.store import ConversationStore, StoreError, storage_fault
+from model_backend.storage.sessions import SessionStore
+from model_backend.storage.store import ConversationStore, StoreError, storage_fault
 from tests.media_factory import make_png
 
 

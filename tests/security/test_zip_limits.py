@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from model_backend.batch_uploads import save_upload
+from model_backend.batch.uploads import save_upload
 from model_backend.errors import BackendError
 
 DATASET = ("rows.jsonl", b'{"question": "q"}\n')

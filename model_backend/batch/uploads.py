@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from model_backend.datasets import DatasetError, Row, read_rows
+from model_backend.batch.datasets import DatasetError, Row, read_rows
 from model_backend.errors import BackendError
 
 ROOTS_ENV = "INTERNVL_DATASET_ROOTS"

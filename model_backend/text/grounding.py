@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from model_backend.thinking import split
+from model_backend.text.thinking import split
 
 COORDINATE_SCALE = 1000
 # A box group with an optional label in front; the label may be missing in some answers.
@@ -75,7 +75,7 @@ def answer_boxes(text: str) -> list[Box]:
 def readable(text: str) -> str:
     """The answer with grounding tags turned into plain words, for display: `**cat** [10, 20, 500, 1000]`.
 
-    The chat applies it to the thinking and the answer part separately (`model_backend.thinking.split`).
+    The chat applies it to the thinking and the answer part separately (`model_backend.text.thinking.split`).
     """
 
     def replace(group: re.Match[str]) -> str:

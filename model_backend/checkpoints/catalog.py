@@ -23,7 +23,7 @@ model/internvl_chat/conversation.py); the LLM layer counts from the Qwen2.5 repo
 internlm3-8b-instruct's config.json as quoted verbatim in public test fixtures (48) and the
 gpt-oss-20b model card (24); transformers v4.55.0's release notes (first release with GPT-OSS;
 internvl_chat_gpt_oss/requirements.txt pins transformers==4.55.0). InternVL3.5 has a thinking
-mode (`thinking`, see `model_backend.thinking`).
+mode (`thinking`, see `model_backend.text.thinking`).
 
 >>> find_entry("opengvlab/internvl2-1b").llm
 'Qwen2-0.5B-Instruct'

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             return _doctor()
         if args.command == "batch":
-            from model_backend.batch_cli import run
+            from model_backend.cli.batch import run
 
             return run(args, _settings(args), _engine)
         if args.command == "chat":
@@ -315,7 +315,7 @@ def _settings(args: argparse.Namespace) -> GenerationSettings:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    from model_backend.engines.factory import EngineFactory
+    from model_backend.serving.factory import EngineFactory
 
     if args.server:
         # Imported here: the remote backend needs httpx and nothing of torch.

@@ -10,11 +10,11 @@ stopped (the dataset is read again and the questions already answered are skippe
 CLI's `--resume` skips what OUT holds).
 
 An A/B run (`target_b`) is one run whose two models answer the same questions
-(`model_backend.batch_ab`): its results are kept per side, `joint` gives them as one table.
+(`model_backend.batch.ab`): its results are kept per side, `joint` gives them as one table.
 
-The job itself is `model_backend.batch_job`. Where the datasets come from (uploads, checked and
-confined; files under the dataset roots) is `model_backend.batch_uploads`; the downloads are
-`model_backend.batch_export`. Their public names
+The job itself is `model_backend.batch.job`. Where the datasets come from (uploads, checked and
+confined; files under the dataset roots) is `model_backend.batch.uploads`; the downloads are
+`model_backend.batch.export`. Their public names
 are importable from here too.
 
 >>> registry = BatchRegistry(factory)                                                # doctest: +SKIP
@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from i18n import Text
-from model_backend.batch import BatchOptions, attachments, plan_jobs, result_key
-from model_backend.batch_ab import Mode, joint_rows, side_key
-from model_backend.batch_export import CSV_COLUMNS, to_csv, to_jsonl
-from model_backend.batch_job import BatchJob, checkpoint_label, target_from_record, target_record
-from model_backend.batch_uploads import (
+from model_backend.batch.ab import Mode, joint_rows, side_key
+from model_backend.batch.datasets import DatasetError
+from model_backend.batch.export import CSV_COLUMNS, to_csv, to_jsonl
+from model_backend.batch.job import BatchJob, checkpoint_label, target_from_record, target_record
+from model_backend.batch.run import BatchOptions, attachments, plan_jobs, result_key
+from model_backend.batch.uploads import (
     DATASET_SUFFIXES,
     DEFAULT_UPLOAD_MB,
     MAX_ZIP_ENTRIES,
@@ -64,11 +65,10 @@ from model_backend.conversation import (
     message_from_record,
     message_record,
 )
-from model_backend.datasets import DatasetError
-from model_backend.engines.factory import EngineFactory, Target
-from model_backend.runs import FairQueue
+from model_backend.serving.factory import EngineFactory, Target
+from model_backend.serving.runs import FairQueue
 from model_backend.settings import GenerationSettings, LoadSpec
-from model_backend.store import default_data_dir, new_id
+from model_backend.storage.store import default_data_dir, new_id
 
 __all__ = [
     "CSV_COLUMNS",

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from model_backend.batch.datasets import Row
+from model_backend.batch.scoring import score
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
-from model_backend.datasets import Row
 from model_backend.preprocess.errors import MediaError
-from model_backend.scoring import score
 from model_backend.settings import GenerationSettings
 
 
@@ -111,7 +111,7 @@ def run_batch(
       lets chat answers of other users take turns with the rows of a long run.
     Returns False when `stop` ended the run before every job was answered.
     """
-    from model_backend.runs import error_message
+    from model_backend.serving.runs import error_message
 
     size = options.batch_size if engine.capabilities.batches else 1
     done = errors = 0
@@ -275,11 +275,11 @@ def _build(row: Row, turn: int, media: dict, engine: Any, settings: GenerationSe
         _warm(conversation, engine, settings)
         job.conversation = conversation
     except _NamedMediaError as problem:
-        from model_backend.runs import error_message
+        from model_backend.serving.runs import error_message
 
         job.error = f"{problem.name}: {error_message(problem.error)}"
     except Exception as error:
-        from model_backend.runs import error_message
+        from model_backend.serving.runs import error_message
 
         job.error = error_message(error)
     return job

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 from model_backend.conversation import Conversation, Turn
-from model_backend.engines.factory import Target
-from model_backend.runs import AnswerRun, RunRegistry
+from model_backend.serving.factory import Target
+from model_backend.serving.runs import AnswerRun, RunRegistry
 from model_backend.settings import GenerationSettings, LoadSpec
-from model_backend.store import ConversationStore, ConversationSummary, new_id
+from model_backend.storage.store import ConversationStore, ConversationSummary, new_id
 
 #: Conversations kept in memory (their media included) besides those that are answering.
 KEEP_IN_MEMORY = 32

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from model_backend.engines.base import Engine
-from model_backend.pool import ModelPool, Progress
+from model_backend.serving.pool import ModelPool, Progress
 from model_backend.settings import LoadSpec, ServerSpec
 
 #: What to answer with: a checkpoint, a server, or a ready engine object (used as it is).

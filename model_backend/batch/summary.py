@@ -9,7 +9,7 @@ command line.
 
 from __future__ import annotations
 
-from model_backend.scoring import SCORE_NAMES
+from model_backend.batch.scoring import SCORE_NAMES
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from model_backend.store import faults_explained
+from model_backend.storage.store import faults_explained
 
 LIFETIME_ENV = "INTERNVL_SESSION_DAYS"
 DEFAULT_LIFETIME_DAYS = 30.0

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from model_backend.batch import BatchOptions, _end_last_line, result_key
-from model_backend.batch_ab import SIDES, Mode, Side, joint_row, run_ab, summarize_ab
-from model_backend.batch_cli import format_summary, progress_bar
-from model_backend.datasets import Row
+from model_backend.batch.ab import SIDES, Mode, Side, joint_row, run_ab, summarize_ab
+from model_backend.batch.datasets import Row
+from model_backend.batch.run import BatchOptions, _end_last_line, result_key
+from model_backend.cli.batch import format_summary, progress_bar
 from model_backend.settings import GenerationSettings, LoadSpec
 
 _MODES = {
@@ -61,7 +61,7 @@ def _answer(
     settings: GenerationSettings,
     options: BatchOptions,
 ) -> None:
-    from model_backend.engines.factory import EngineFactory
+    from model_backend.serving.factory import EngineFactory
 
     factory = EngineFactory()  # one pool for both: it says whether they fit together
     checkpoints: dict[Side, str] = {"a": args.model or args.server, "b": args.model_b}

@@ -10,7 +10,7 @@
   the app's server engine sends (`OpenAICompatEngine.request_body`, so the body is the same),
   as a shell command (curl) and as a Python script (requests), the media as data URLs.
 
-The generated code is filled into templates in `export_templates/`, which are ordinary Python
+The generated code is filled into templates in `templates/`, which are ordinary Python
 files (linted with the project): only their "recorded" regions are replaced.
 
 >>> bundle = replay_script(conversation, LoadSpec("OpenGVLab/InternVL2-1B"), GenerationSettings())  # doctest: +SKIP
@@ -37,7 +37,7 @@ from model_backend.conversation import Conversation, ImageAttachment, PromptPlan
 from model_backend.engines.openai_messages import FLAVOURS, Flavour
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec, resolve_dtype
 
-TEMPLATES = Path(__file__).parent / "export_templates"
+TEMPLATES = Path(__file__).parent / "templates"
 RECORDING = ("# ---- recorded by InternVL Studio ----", "# ---- end of recording ----")
 IMAGES = ("# ---- the images, as data URLs ----", "# ---- end of the images ----")
 #: Where each kind of server listens by default (LMDeploy api_server: 23333; vLLM and transformers serve: 8000).
@@ -151,9 +151,9 @@ def _replayed(conversation: Conversation, settings: GenerationSettings) -> list[
 
 def checkpoint_reference(load_spec: LoadSpec) -> str:
     """What `from_pretrained` is given: the demo's or a local folder's path, a catalog name's hub id."""
-    from model_backend.catalog import find_entry
+    from model_backend.checkpoints.catalog import find_entry
+    from model_backend.checkpoints.loading import DEMO_FAMILY_IDS
     from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path
-    from model_backend.loading import DEMO_FAMILY_IDS
 
     name = load_spec.checkpoint.strip()
     if name.lower() == DEMO_CHECKPOINT_ID:

@@ -23,12 +23,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
 from typing import Any, Literal
 
-from model_backend.batch import BatchOptions, job_key, result_key, run_batch
-from model_backend.batch_export import csv_table
-from model_backend.batch_summary import summarize_records
-from model_backend.datasets import Row
-from model_backend.pool import PoolFullError
-from model_backend.scoring import SCORE_NAMES, same_answer
+from model_backend.batch.datasets import Row
+from model_backend.batch.export import csv_table
+from model_backend.batch.run import BatchOptions, job_key, result_key, run_batch
+from model_backend.batch.scoring import SCORE_NAMES, same_answer
+from model_backend.batch.summary import summarize_records
+from model_backend.serving.pool import PoolFullError
 from model_backend.settings import GenerationSettings
 
 Side = Literal["a", "b"]

@@ -1,4 +1,4 @@
-"""`python -m model_backend batch`: the command around `model_backend.batch`.
+"""`python -m model_backend batch`: the command around `model_backend.batch.run`.
 
 It reads the dataset (every bad row kept, with its error), works out OUT (refusing to replace
 an existing one unless told: `--resume` appends to it, `--overwrite` starts afresh), loads the
@@ -7,7 +7,7 @@ errors, mean scores and latency percentiles over everything in OUT (resumed rows
 
     python -m model_backend batch --model demo data.jsonl --out predictions.jsonl --max-new-tokens 32
 
-With `--model-b B` it is an A/B run (`model_backend.batch_ab_cli`): one joint line per question.
+With `--model-b B` it is an A/B run (`model_backend.cli.batch_ab`): one joint line per question.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from model_backend.batch import BatchOptions, done_keys, plan_jobs, run_batch
-from model_backend.batch_summary import summarize_records
-from model_backend.datasets import read_rows
+from model_backend.batch.datasets import read_rows
+from model_backend.batch.run import BatchOptions, done_keys, plan_jobs, run_batch
+from model_backend.batch.summary import summarize_records
 from model_backend.settings import GenerationSettings, SettingsError
 
 PREDICTIONS_SUFFIX = ".predictions.jsonl"
@@ -52,7 +52,7 @@ def run(
         tiles_per_frame=args.tiles_per_frame,
     )
     if getattr(args, "model_b", None):
-        from model_backend.batch_ab_cli import run as run_ab
+        from model_backend.cli.batch_ab import run as run_ab
 
         return run_ab(args, make_engine, planned, out, settings, options)
     if planned:

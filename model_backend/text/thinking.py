@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from model_backend.catalog import CatalogEntry
+    from model_backend.checkpoints.catalog import CatalogEntry
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
@@ -104,7 +104,7 @@ def has_thinking_mode(checkpoint: str) -> bool:
     import json
     from pathlib import Path
 
-    from model_backend.catalog import find_entry
+    from model_backend.checkpoints.catalog import find_entry
 
     name = (checkpoint or "").strip()
     entry = find_entry(name) if name else None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from i18n import ExplainedError, Text
 from model_backend.conversation import Conversation, ConversationError, Turn
-from model_backend.engines.factory import EngineFactory, Target
+from model_backend.serving.factory import EngineFactory, Target
 from model_backend.settings import GenerationSettings
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from i18n import Text
-from model_backend.catalog import CATALOG, find_entry
+from model_backend.checkpoints.catalog import CATALOG, find_entry
 from model_backend.settings import LoadSpec
 
 Role = Literal["admin", "user"]
@@ -82,7 +82,9 @@ class AccessPolicy:
     def allowed_checkpoints(self) -> tuple[str, ...]:
         if self.allowed is not None:
             return self.allowed
-        from model_backend.loading import DEMO_FAMILY_IDS  # here: it imports torch, which a policy check does not need
+        from model_backend.checkpoints.loading import (
+            DEMO_FAMILY_IDS,  # here: it imports torch, which a policy check does not need
+        )
 
         demos = tuple(DEMO_FAMILY_IDS)  # each LLM family's offline demo checkpoint
         return ("demo", *demos, *(entry.name for entry in CATALOG if not entry.server_only))

@@ -55,7 +55,7 @@ def _add_get_max_length() -> bool:
     def get_max_length(self):  # same meaning as before its removal: None for a cache without a limit
         return self.get_max_cache_shape()
 
-    get_max_length.__doc__ = "Added by model_backend.compat: the pre-4.49 name of get_max_cache_shape()."
+    get_max_length.__doc__ = "Added by model_backend.checkpoints.compat: the pre-4.49 name of get_max_cache_shape()."
     Cache.get_max_length = get_max_length
     return True
 

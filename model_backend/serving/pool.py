@@ -205,8 +205,8 @@ class ModelPool:
             raise loading.error
 
     def _load(self, spec: LoadSpec, loading: _Loading, report: Progress) -> None:
+        from model_backend.checkpoints.loading import load_prepared, prepare_load
         from model_backend.engines.local import LocalEngine
-        from model_backend.loading import load_prepared, prepare_load
 
         def progress(message: Text | str, fraction: float | None) -> None:
             loading.message, loading.fraction = message, fraction
@@ -269,7 +269,7 @@ class ModelPool:
 
 
 def _release(entry: _Entry) -> None:
-    from model_backend.loading import release_model
+    from model_backend.checkpoints.loading import release_model
 
     loaded = entry.loaded
     # The engine holds the model too: drop it before release_model collects and empties the CUDA

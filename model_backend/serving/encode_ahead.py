@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from model_backend.conversation import Conversation, ImageAttachment, Turn, VideoAttachment
-from model_backend.engines.factory import EngineFactory, Target
+from model_backend.serving.factory import EngineFactory, Target
 from model_backend.settings import GenerationSettings, LoadSpec
 
 _log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """One batch run answering on its own thread (`BatchJob`), and how a run's model is stored.
 
-The registry (`model_backend.batch_jobs.BatchRegistry`) makes a job per run it starts or
+The registry (`model_backend.batch.registry.BatchRegistry`) makes a job per run it starts or
 resumes and keeps what the job reports (each result, the run's status) in its database. A job
-with `target_b` is an A/B run: `model_backend.batch_ab.run_ab` answers both sides.
+with `target_b` is an A/B run: `model_backend.batch.ab.run_ab` answers both sides.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from i18n import Text
-from model_backend.batch import BatchOptions, plan_jobs, run_batch
-from model_backend.batch_ab import SIDES, Side, run_ab
-from model_backend.batch_uploads import Dataset, load_rows
-from model_backend.datasets import DatasetError, Row
-from model_backend.engines.factory import Target
-from model_backend.runs import explain
+from model_backend.batch.ab import SIDES, Side, run_ab
+from model_backend.batch.datasets import DatasetError, Row
+from model_backend.batch.run import BatchOptions, plan_jobs, run_batch
+from model_backend.batch.uploads import Dataset, load_rows
+from model_backend.serving.factory import Target
+from model_backend.serving.runs import explain
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 
 if TYPE_CHECKING:
-    from model_backend.batch_jobs import BatchRegistry
+    from model_backend.batch.registry import BatchRegistry
 
 
 # -- targets, stored -------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class BatchJob:
     settings: GenerationSettings
     options: BatchOptions
     checkpoint: str
-    #: An A/B run's second model, answering the same questions (`model_backend.batch_ab`).
+    #: An A/B run's second model, answering the same questions (`model_backend.batch.ab`).
     target_b: Target | None = None
     checkpoint_b: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)

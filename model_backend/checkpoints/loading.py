@@ -2,7 +2,7 @@
 
 The checkpoint's own code (`trust_remote_code`) runs only for catalog hub ids, local folders
 and the demo checkpoint, unless the spec allows remote code. Hub ids fail within seconds when
-the hub is out of reach (see `model_backend.hub`). Every failure is a `LoadError` subclass (an
+the hub is out of reach (see `model_backend.checkpoints.hub`). Every failure is a `LoadError` subclass (an
 `i18n.ExplainedError`) whose message says what happened and what to do; the library's own words,
 where there are any, are its `detail`.
 
@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from i18n import Text
-from model_backend import compat, hub
-from model_backend.catalog import CatalogEntry, find_entry, has_6b_vision
+from model_backend.checkpoints import compat, hub
+from model_backend.checkpoints.catalog import CatalogEntry, find_entry, has_6b_vision
+from model_backend.checkpoints.device_map import SplitError, split_device_map
+from model_backend.checkpoints.image_config import ImageConfig
+from model_backend.checkpoints.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
 from model_backend.demo_checkpoint.families import FAMILIES
-from model_backend.device_map import SplitError, split_device_map
 from model_backend.errors import BackendError
-from model_backend.image_config import ImageConfig
-from model_backend.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
 from model_backend.settings import LoadSpec, resolve_dtype
-from model_backend.thinking import supports_thinking
+from model_backend.text.thinking import supports_thinking
 
 #: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
 Progress = Callable[["Text | str", "float | None"], None]
@@ -93,7 +93,7 @@ class LoadedModel:
     notices: list[Text | str] = field(default_factory=list)
     memory_gb: float | None = None
     min_dynamic_patch: int = 1
-    #: The checkpoint has a thinking mode (catalog flag, or a Qwen3 LLM): see `model_backend.thinking`.
+    #: The checkpoint has a thinking mode (catalog flag, or a Qwen3 LLM): see `model_backend.text.thinking`.
     thinking: bool = False
 
     @property
@@ -133,8 +133,8 @@ class PreparedLoad:
 
     def estimated_memory_gb(self) -> float | None:
         """What the weights will take, before loading them (None when it cannot be told)."""
-        from model_backend.catalog import estimate_memory_gb
-        from model_backend.checkpoint_size import parameter_count
+        from model_backend.checkpoints.catalog import estimate_memory_gb
+        from model_backend.checkpoints.sizes import parameter_count
 
         if self.entry is not None:
             params_b: float | None = self.entry.params_b
