@@ -15,8 +15,8 @@ from components import state
 from components.language import t
 from components.settings_model import initial
 from i18n import ExplainedError
+from model_backend.checkpoints.thinking_mode import has_thinking_mode
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, ServerSpec
-from model_backend.text.thinking import has_thinking_mode
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:23333/v1"
 DECODINGS = ("greedy", "sampling")

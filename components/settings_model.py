@@ -250,9 +250,8 @@ def _source_label(source: str) -> str:
 
 
 def _is_demo_family(checkpoint: str) -> bool:
-    from model_backend.checkpoints.loading import (
-        DEMO_FAMILY_IDS,  # here: it imports torch, which other checkpoints do not need
-    )
+    # imported here: loading imports torch, which other checkpoints do not need
+    from model_backend.checkpoints.loading import DEMO_FAMILY_IDS
 
     return checkpoint in DEMO_FAMILY_IDS
 

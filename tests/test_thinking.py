@@ -7,6 +7,7 @@ import json
 import pytest
 
 from model_backend.checkpoints.catalog import find_entry
+from model_backend.checkpoints.thinking_mode import has_thinking_mode, supports_thinking
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.engines.base import Answer
 from model_backend.settings import GenerationSettings
@@ -15,10 +16,8 @@ from model_backend.text.thinking import (
     R1_SYSTEM_PROMPT,
     Split,
     ThinkingCounter,
-    has_thinking_mode,
     join,
     split,
-    supports_thinking,
 )
 
 

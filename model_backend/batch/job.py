@@ -1,7 +1,8 @@
 """One batch run answering on its own thread (`BatchJob`), and how a run's model is stored.
 
 The registry (`model_backend.batch.registry.BatchRegistry`) makes a job per run it starts or
-resumes and keeps what the job reports (each result, the run's status) in its database. A job
+resumes and keeps what the job reports (each result, the run's status) in its database; the job
+knows it only as a `JobHost`. A job
 with `target_b` is an A/B run: `model_backend.batch.ab.run_ab` answers both sides.
 """
 
@@ -11,20 +12,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from i18n import Text
 from model_backend.batch.ab import SIDES, Side, run_ab
 from model_backend.batch.datasets import DatasetError, Row
 from model_backend.batch.run import BatchOptions, plan_jobs, run_batch
 from model_backend.batch.uploads import Dataset, load_rows
-from model_backend.serving.factory import Target
-from model_backend.serving.runs import explain
+from model_backend.serving.factory import EngineFactory, Target
+from model_backend.serving.runs import FairQueue, explain
 from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
-
-if TYPE_CHECKING:
-    from model_backend.batch.registry import BatchRegistry
-
 
 # -- targets, stored -------------------------------------------------------------------------
 
@@ -58,12 +55,29 @@ def checkpoint_label(target: Target) -> str:
 # -- the job ---------------------------------------------------------------------------------
 
 
+class JobHost(Protocol):
+    """What a job needs from the registry that runs it (`BatchRegistry`): the models and the chat
+    answers' fair queue, and a place for its reports. A protocol, so the job never imports its registry."""
+
+    factory: EngineFactory
+    queue: FairQueue | None
+    closing: bool  # the server is going down: an unfinished run is interrupted, not failed
+
+    def answered_keys(self, run_id: str) -> set[str]: ...
+
+    def record_status(self, run_id: str, **fields: Any) -> None: ...
+
+    def record_result(self, run_id: str, result: dict) -> None: ...
+
+    def record_end(self, job: BatchJob, status: str, problem: tuple[Text | str, str | None] | None) -> None: ...
+
+
 @dataclass(eq=False)
 class BatchJob:
     """One run answering on its own thread."""
 
     run_id: str
-    registry: BatchRegistry
+    registry: JobHost
     target: Target
     dataset: Dataset
     settings: GenerationSettings
@@ -94,15 +108,15 @@ class BatchJob:
         registry, status, problem = self.registry, "failed", None
         try:
             rows = load_rows(self.dataset)
-            skip = registry._done_keys(self.run_id)
+            skip = registry.answered_keys(self.run_id)
             if self.target_b is not None:
                 complete = self._work_ab(rows, skip)
             else:
                 planned = plan_jobs(rows, skip)
-                registry._update(self.run_id, status="loading", total=len(skip) + len(planned))
+                registry.record_status(self.run_id, status="loading", total=len(skip) + len(planned))
                 with registry.factory.lease(self.target, self._loading) as engine:
                     self.loading = None
-                    registry._update(self.run_id, status="running")
+                    registry.record_status(self.run_id, status="running")
                     complete = run_batch(
                         engine,
                         planned,
@@ -124,23 +138,23 @@ class BatchJob:
                 status, problem = "interrupted", None  # the server is going down: resumable after the restart
             elif self.stop.is_set() and status == "failed":
                 status, problem = "cancelled", None
-            registry._finish(self, status, problem)
+            registry.record_end(self, status, problem)
 
     def _work_ab(self, rows: list[Row], skip: set[str]) -> bool:
         """Both sides over the same questions; each side skips what it has already answered."""
         registry = self.registry
         planned = {side: plan_jobs(rows, {k[2:] for k in skip if k.startswith(side + "\x00")}) for side in SIDES}
         questions = len(plan_jobs(rows, set()))
-        registry._update(self.run_id, status="loading", total=2 * questions)
+        registry.record_status(self.run_id, status="loading", total=2 * questions)
         targets: dict[Side, Target] = {"a": self.target, "b": self.target_b}  # type: ignore[dict-item]
         checkpoints: dict[Side, str] = {"a": self.checkpoint, "b": self.checkpoint_b or ""}
 
         @contextmanager
         def lease(side: Side) -> Iterator[Any]:
-            registry._update(self.run_id, status="loading")
+            registry.record_status(self.run_id, status="loading")
             with registry.factory.lease(targets[side], self._loading) as engine:
                 self.loading = None
-                registry._update(self.run_id, status="running")
+                registry.record_status(self.run_id, status="running")
                 yield engine
 
         return run_ab(
@@ -152,14 +166,14 @@ class BatchJob:
             lambda side, result: self._keep({**result, "side": side}),
             stop=self.stop,
             gate=lambda side: self._gate(targets[side]),
-            on_mode=lambda mode: registry._update(self.run_id, mode=mode),
+            on_mode=lambda mode: registry.record_status(self.run_id, mode=mode),
         )
 
     def _loading(self, message: str, fraction: float | None) -> None:
         self.loading = (message, fraction)
 
     def _keep(self, result: dict) -> None:
-        self.registry._add_result(self.run_id, result)
+        self.registry.record_result(self.run_id, result)
 
     @contextmanager
     def _gate(self, target: Target) -> Iterator[None]:

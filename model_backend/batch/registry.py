@@ -345,7 +345,7 @@ class BatchRegistry:
         )
         if not prepared.path.is_file():
             raise BatchError("batch.dataset_gone", name=prepared.path.name)
-        self._update(run_id, status="loading", problem=None)
+        self.record_status(run_id, status="loading", problem=None)
         generation = GenerationSettings(**json.loads(settings))
         job = BatchJob(
             run_id,
@@ -552,11 +552,11 @@ class BatchRegistry:
                 f"SELECT {columns} FROM runs WHERE id = ? AND owner = ?", (run_id, owner)
             ).fetchone()
 
-    def _done_keys(self, run_id: str) -> set[str]:
+    def answered_keys(self, run_id: str) -> set[str]:
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT job FROM results WHERE run_id = ?", (run_id,))}
 
-    def _add_result(self, run_id: str, result: dict) -> None:
+    def record_result(self, run_id: str, result: dict) -> None:
         """One result and the run's counts, in one transaction: what is on screen is on disk."""
         failed = result.get("error") is not None
         scored = result.get("score")
@@ -581,18 +581,18 @@ class BatchRegistry:
                 (int(failed), time.time(), run_id),
             )
 
-    def _update(self, run_id: str, **fields: Any) -> None:
+    def record_status(self, run_id: str, **fields: Any) -> None:
         fields["updated"] = time.time()
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._transaction() as db:
             db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
 
-    def _finish(self, job: BatchJob, status: str, problem: tuple[Text | str, str | None] | None) -> None:
+    def record_end(self, job: BatchJob, status: str, problem: tuple[Text | str, str | None] | None) -> None:
         stored = None
         if problem is not None:
             stored = json.dumps({"message": message_record(problem[0]), "detail": problem[1]})
         try:
-            self._update(job.run_id, status=status, problem=stored)
+            self.record_status(job.run_id, status=status, problem=stored)
         except sqlite3.ProgrammingError:  # closed under us at shutdown: the restart marks it interrupted
             pass
         except Exception:

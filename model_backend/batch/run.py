@@ -120,7 +120,7 @@ def run_batch(
     jobs = _prefetched(planned, engine, settings, options, finished)
     with out.open("a+", encoding="utf-8") if out is not None else nullcontext() as file:
         if file is not None:
-            _end_last_line(file)
+            end_last_line(file)
         try:
             for group in _groups(jobs, size):
                 if cancel.is_set():
@@ -325,7 +325,7 @@ def _warm(conversation: Conversation, engine: Any, settings: GenerationSettings)
             raise _NamedMediaError(item.name, error) from error
 
 
-def _end_last_line(file: IO[str]) -> None:
+def end_last_line(file: IO[str]) -> None:
     """After a killed run the last line may be cut short: start the next result on a new line."""
     file.seek(0, 2)
     if file.tell() == 0:

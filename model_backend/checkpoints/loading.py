@@ -26,11 +26,11 @@ from model_backend.checkpoints.catalog import CatalogEntry, find_entry, has_6b_v
 from model_backend.checkpoints.device_map import SplitError, split_device_map
 from model_backend.checkpoints.image_config import ImageConfig
 from model_backend.checkpoints.quantization import VIT_6B_HIDDEN, QuantizationUnavailable, bnb_config, bnb_on_cpu
+from model_backend.checkpoints.thinking_mode import supports_thinking
 from model_backend.demo_checkpoint import DEMO_CHECKPOINT_ID, demo_checkpoint_path, is_demo_checkpoint
 from model_backend.demo_checkpoint.families import FAMILIES
 from model_backend.errors import BackendError
 from model_backend.settings import LoadSpec, resolve_dtype
-from model_backend.text.thinking import supports_thinking
 
 #: `progress(message, fraction or None)`: the message is a `Text` (the pages word it in the visitor's language).
 Progress = Callable[["Text | str", "float | None"], None]

@@ -17,11 +17,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from model_backend.batch.datasets import read_rows
 from model_backend.batch.run import BatchOptions, done_keys, plan_jobs, run_batch
 from model_backend.batch.summary import summarize_records
+from model_backend.cli.batch_ab import run as run_ab
+from model_backend.cli.report import format_summary, progress_bar
 from model_backend.settings import GenerationSettings, SettingsError
 
 PREDICTIONS_SUFFIX = ".predictions.jsonl"
@@ -52,8 +54,6 @@ def run(
         tiles_per_frame=args.tiles_per_frame,
     )
     if getattr(args, "model_b", None):
-        from model_backend.cli.batch_ab import run as run_ab
-
         return run_ab(args, make_engine, planned, out, settings, options)
     if planned:
         engine = make_engine(args)
@@ -69,20 +69,6 @@ def run(
     return 0
 
 
-def progress_bar(stream: IO[str] = sys.stderr, width: int = 30) -> Callable[[int, int, int], None]:
-    """`\\r[#######       ] 12/50  1 error`, redrawn in place on `stream`."""
-
-    def draw(done: int, total: int, errors: int) -> None:
-        filled = width * done // max(1, total)
-        note = f"  {errors} error{'s' if errors != 1 else ''}" if errors else ""
-        stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}{note}")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return draw
-
-
 def summarize(out: Path) -> dict:
     """Rows, errors, mean scores and latency percentiles over every result in `out`."""
     records = []
@@ -92,12 +78,3 @@ def summarize(out: Path) -> dict:
         except json.JSONDecodeError:
             continue
     return summarize_records(records)
-
-
-def format_summary(summary: dict) -> str:
-    lines = [f"rows: {summary['rows']}  errors: {summary['errors']}  scored: {summary['scored']}"]
-    if summary["mean_score"]:
-        lines.append("mean score: " + "  ".join(f"{k} {v:.3f}" for k, v in summary["mean_score"].items()))
-    if summary["latency_p50_s"] is not None:
-        lines.append(f"latency: p50 {summary['latency_p50_s']:.3f} s  p90 {summary['latency_p90_s']:.3f} s")
-    return "\n".join(lines)

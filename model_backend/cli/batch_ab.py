@@ -22,8 +22,8 @@ from typing import Any
 
 from model_backend.batch.ab import SIDES, Mode, Side, joint_row, run_ab, summarize_ab
 from model_backend.batch.datasets import Row
-from model_backend.batch.run import BatchOptions, _end_last_line, result_key
-from model_backend.cli.batch import format_summary, progress_bar
+from model_backend.batch.run import BatchOptions, end_last_line, result_key
+from model_backend.cli.report import format_summary, progress_bar
 from model_backend.settings import GenerationSettings, LoadSpec
 
 _MODES = {
@@ -44,7 +44,7 @@ def run(
     if planned:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("a+", encoding="utf-8") as file:
-            _end_last_line(file)
+            end_last_line(file)
             _answer(args, make_engine, planned, file, settings, options)
     else:
         out.touch()

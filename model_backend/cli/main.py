@@ -24,6 +24,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from model_backend.cli.batch import run as run_batch_command
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.base import Answer, Engine, EngineError
 from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, GenerationSettings, LoadSpec, ServerSpec
@@ -151,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "doctor":
             return _doctor()
         if args.command == "batch":
-            from model_backend.cli.batch import run
-
-            return run(args, _settings(args), _engine)
+            return run_batch_command(args, _settings(args), _engine)
         if args.command == "chat":
             return _chat(args)
         return _ask(args)

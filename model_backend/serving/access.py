@@ -82,9 +82,8 @@ class AccessPolicy:
     def allowed_checkpoints(self) -> tuple[str, ...]:
         if self.allowed is not None:
             return self.allowed
-        from model_backend.checkpoints.loading import (
-            DEMO_FAMILY_IDS,  # here: it imports torch, which a policy check does not need
-        )
+        # imported here: loading imports torch, which a policy check does not need
+        from model_backend.checkpoints.loading import DEMO_FAMILY_IDS
 
         demos = tuple(DEMO_FAMILY_IDS)  # each LLM family's offline demo checkpoint
         return ("demo", *demos, *(entry.name for entry in CATALOG if not entry.server_only))

@@ -15,10 +15,7 @@ Split(thinking='', answer='Two cats.', still_thinking=False)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from model_backend.checkpoints.catalog import CatalogEntry
+from typing import NamedTuple
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
@@ -38,9 +35,6 @@ R1_SYSTEM_PROMPT = (
     "Ensure that the thinking process is thorough but remains focused on the query. The final answer "
     "should be standalone and not reference the thinking section."
 )
-
-#: LLM classes whose InternVL checkpoints have a thinking mode (InternVL3.5 is built on Qwen3).
-THINKING_LLM_ARCHITECTURES = frozenset({"Qwen3ForCausalLM", "Qwen3MoeForCausalLM"})
 
 
 class Split(NamedTuple):
@@ -85,42 +79,6 @@ def _hold_partial_close(body: str) -> str:
         if body.endswith(THINK_CLOSE[:length]):
             return body[:-length]
     return body
-
-
-def supports_thinking(entry: CatalogEntry | None, config: dict | None = None) -> bool:
-    """True for checkpoints with a thinking mode: a catalog entry that says so, or a Qwen3 LLM in config.json."""
-    if entry is not None and entry.thinking:
-        return True
-    architectures = ((config or {}).get("llm_config") or {}).get("architectures") or []
-    return any(name in THINKING_LLM_ARCHITECTURES for name in architectures)
-
-
-def has_thinking_mode(checkpoint: str) -> bool:
-    """Whether `checkpoint` has a thinking mode, told without loading it (for the Settings page).
-
-    A catalog name or hub id: its catalog flag; `demo-<family>`: that family's LLM; a local
-    folder: the LLM architecture in its config.json. Anything else: False.
-    """
-    import json
-    from pathlib import Path
-
-    from model_backend.checkpoints.catalog import find_entry
-
-    name = (checkpoint or "").strip()
-    entry = find_entry(name) if name else None
-    if entry is not None:
-        return entry.thinking
-    if name.lower().startswith("demo-"):
-        from model_backend.demo_checkpoint.families import FAMILIES
-
-        family = FAMILIES.get(name.lower().removeprefix("demo-"))
-        return family is not None and supports_thinking(None, {"llm_config": family.llm})
-    config_file = Path(name).expanduser() / "config.json"
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8")) if name and config_file.is_file() else {}
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and supports_thinking(None, config)
 
 
 class ThinkingCounter:
