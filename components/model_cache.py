@@ -79,10 +79,7 @@ def services() -> Services:
 
 
 def target() -> Target | None:
-    """What this session answers with: a test engine, a server, or a checkpoint (None: no server set)."""
-    override = st.session_state.get(state.ENGINE_OVERRIDE)
-    if override is not None:
-        return override
+    """What this session answers with: a server or a checkpoint (None: no server set)."""
     if state.backend() == "server":
         return state.server_spec()
     return state.load_spec()
@@ -127,7 +124,8 @@ def current_engine() -> Engine | None:
 
 
 def resident_engine(spec: LoadSpec) -> Engine | None:
-    return services().pool.peek(spec)
+    """The engine for `spec` if it needs no loading: registered under its name, or resident in the pool."""
+    return services().factory.registered(spec) or services().pool.peek(spec)
 
 
 def loaded_model() -> Any:

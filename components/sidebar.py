@@ -34,7 +34,7 @@ def render() -> Engine | None:
         shortcuts.install()
         uploader_text.install()
     failure = model_cache.load_failure()
-    if failure is not None and st.session_state.get(state.ENGINE_OVERRIDE) is None:
+    if failure is not None:
         _failure_banner(failure)
     return engine
 
@@ -49,10 +49,6 @@ def _failure_banner(failure: model_cache.LoadFailure) -> None:
 
 def _panel() -> Engine | None:
     st.subheader(t("sidebar.model"))
-    if st.session_state.get(state.ENGINE_OVERRIDE) is not None:
-        engine = model_cache.ensure_engine()
-        st.caption(t("sidebar.test_engine", label=getattr(engine, "label", "fake")))
-        return engine
     if state.backend() == "server":
         return _server_panel()
     return _local_panel()

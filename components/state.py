@@ -21,8 +21,6 @@ SERVER = "server_spec"
 BACKEND = "backend"
 MAX_IMAGES = "max_images"
 LOAD_ERROR = "load_error"
-#: Tests put an Engine object here to drive the pages without a model (the one non-data value).
-ENGINE_OVERRIDE = "engine_override"
 
 DEFAULT_MAX_IMAGES = 6
 MAX_IMAGES_LIMIT = 16

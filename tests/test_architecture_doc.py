@@ -11,7 +11,7 @@ BACKEND_LAYER_ROOTS = ("cli", "batch", "serving", "export", "engines", "checkpoi
 
 
 def mentioned_paths() -> set[str]:
-    """Backticked names with a slash or a .py ending, before any `.attribute`: `serving/pool.ModelPool` -> serving/pool."""
+    """Backticked names with a slash or a .py ending, up to any `.attribute` (`serving/pool.ModelPool`)."""
     paths = set()
     for quoted in re.findall(r"`([^`\s]+)`", DOC.read_text(encoding="utf-8")):
         name = quoted.rstrip("/")

@@ -2,7 +2,8 @@
 
 A `LoadSpec` gets a `LocalEngine` from the shared `ModelPool`; a `ServerSpec` gets an
 `OpenAICompatEngine` (kept per spec, since it holds an HTTP client). `lease` marks a local model
-busy while a caller generates, so the pool never evicts it mid-answer.
+busy while a caller generates, so the pool never evicts it mid-answer. An engine made elsewhere
+can be registered under a checkpoint name (`register`) and is then offered like that checkpoint.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class EngineFactory:
         self._pool = pool
         self._lock = threading.Lock()
         self._servers: OrderedDict[ServerSpec, Engine] = OrderedDict()
+        self._registered: dict[str, Engine] = {}
 
     @property
     def pool(self) -> ModelPool:
@@ -36,10 +38,32 @@ class EngineFactory:
                 self._pool = ModelPool()
             return self._pool
 
+    def register(self, checkpoint: str, engine: Engine) -> None:
+        """Answer every `LoadSpec` of `checkpoint` with `engine`, outside the pool.
+
+        For an engine made elsewhere that the app should offer like a checkpoint: an embedding
+        app's own engine, or a test's scripted one (tests/app/conftest.py registers its fakes so).
+        """
+        with self._lock:
+            self._registered[checkpoint] = engine
+
+    def unregister(self, checkpoint: str) -> None:
+        with self._lock:
+            self._registered.pop(checkpoint, None)
+
+    def registered(self, target: Target) -> Engine | None:
+        if not isinstance(target, LoadSpec):
+            return None
+        with self._lock:
+            return self._registered.get(target.checkpoint)
+
     @contextmanager
     def lease(self, target: Target, progress: Progress | None = None) -> Iterator[Engine]:
         """The engine for `target`; a local model stays loaded (never evicted) until the block ends."""
-        if isinstance(target, LoadSpec):
+        own = self.registered(target)
+        if own is not None:
+            yield own
+        elif isinstance(target, LoadSpec):
             with self.pool.lease(target, progress) as engine:
                 yield engine
         elif isinstance(target, ServerSpec):

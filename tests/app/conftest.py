@@ -1,4 +1,9 @@
-"""AppTest helpers: run the real app (app.py and its navigation) with a fake engine in session state."""
+"""AppTest helpers: run the real app (app.py and its navigation) with a fake engine.
+
+The fake is registered with the app's engine factory under the session's checkpoint name
+(`EngineFactory.register`), so the pages and the sidebar treat it as that checkpoint, loaded; every
+registration is undone after its test.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from fake_engine import FakeEngine  # noqa: E402
 
-from components.state import ENGINE_OVERRIDE  # noqa: E402
+from components import state  # noqa: E402
+from model_backend.settings import LoadSpec  # noqa: E402
 
 PAGES = {
     "image": "app_pages/image_chat.py",
@@ -24,10 +30,35 @@ PAGES = {
 }
 
 
+_REGISTERED: list[str] = []
+
+
+def use_engine(app: AppTest, engine: FakeEngine) -> None:
+    """Answer `app`'s checkpoint (the one in its session, else the start-up one) with `engine`."""
+    from components.model_cache import services
+
+    try:
+        spec = app.session_state[state.LOAD_SPEC]
+    except KeyError:
+        spec = app.session_state[state.LOAD_SPEC] = LoadSpec(state.startup_checkpoint())
+    services().factory.register(spec.checkpoint, engine)
+    _REGISTERED.append(spec.checkpoint)
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_engines():
+    yield
+    from components.model_cache import services
+    from tests.app import conftest as imported  # the tests' copy: pytest loads this file under another name
+
+    while imported._REGISTERED:
+        services().factory.unregister(imported._REGISTERED.pop())
+
+
 def start(page: str, engine: FakeEngine | None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if engine is not None:
-        app.session_state[ENGINE_OVERRIDE] = engine
+        use_engine(app, engine)
     app.run()
     if page != "image":
         app.switch_page(PAGES[page]).run()

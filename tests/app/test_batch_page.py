@@ -10,8 +10,7 @@ import pytest
 from fake_engine import FakeEngine
 from streamlit.testing.v1 import AppTest
 
-from components.state import ENGINE_OVERRIDE
-from tests.app.conftest import ROOT
+from tests.app.conftest import ROOT, use_engine
 from tests.media_factory import make_png
 from tests.waiting import wait_until
 
@@ -20,7 +19,7 @@ PAGE = "app_pages/batch.py"
 
 def open_batch(engine: FakeEngine, lang: str = "en") -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state[ENGINE_OVERRIDE] = engine
+    use_engine(app, engine)
     app.session_state["ui_language"] = lang
     app.run()
     app.switch_page(PAGE).run()
@@ -82,9 +81,10 @@ def test_a_run_from_upload_to_table_filter_download_and_chat() -> None:
     assert labels == ["Download JSONL", "Download CSV"]
     owner = app.session_state["owner"]
     lines = [json.loads(line) for line in batch_results.jsonl_download(run_id, owner).decode().splitlines()]
+    checkpoint = app.session_state["load_spec"].checkpoint  # the fake answers as the session's checkpoint
     assert [(r["id"], r["prediction"], r["checkpoint"]) for r in lines][:2] == [
-        ("right", "fake answer", "fake engine"),
-        ("wrong", "fake answer", "fake engine"),
+        ("right", "fake answer", checkpoint),
+        ("wrong", "fake answer", checkpoint),
     ]
     csv = batch_results.csv_download(run_id, owner).decode("utf-8-sig").splitlines()
     assert csv[0].startswith("id,line,turn,image") and len(csv) == 4
@@ -103,11 +103,11 @@ def test_the_run_survives_leaving_the_page_and_can_be_cancelled_and_resumed() ->
     engine = FakeEngine()
     app = open_batch(engine)
     many = [{"id": n, "question": f"Q{n}"} for n in range(40)]
-    gate = batch_view.registry().queue
+    gate, model = batch_view.registry().queue, app.session_state["load_spec"]
     blocker = object()
     # Hold the model's only free turn slots, so the run waits right at its first row.
     for _ in range(gate.cap):
-        assert gate.enter(engine, blocker, threading.Event())
+        assert gate.enter(model, blocker, threading.Event())
     try:
         run_id = upload_and_start(app, many)
         assert "Running" in app.get("progress")[0].proto.text or "Loading" in app.get("progress")[0].proto.text
@@ -117,7 +117,7 @@ def test_the_run_survives_leaving_the_page_and_can_be_cancelled_and_resumed() ->
         app.button(key=f"batch_cancel_{run_id}").click().run()
     finally:
         for _ in range(gate.cap):
-            gate.leave(engine)
+            gate.leave(model)
     wait_done(app, run_id)
     assert app.get("progress")[0].proto.text.startswith("Cancelled · 0 of 40")
     assert "Resume carries on" in app.info[0].value

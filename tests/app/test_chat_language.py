@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from i18n import Text, text
 from model_backend.conversation import AnswerStats, Conversation
-from tests.app.conftest import ROOT, conversation_of, seed_conversation, start
+from tests.app.conftest import ROOT, conversation_of, seed_conversation, start, use_engine
 
 
 def chinese(app: AppTest) -> AppTest:
@@ -23,7 +23,7 @@ def start_zh(engine: FakeEngine | None, conversation: Conversation | None = None
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     chinese(app)
     if engine is not None:
-        app.session_state["engine_override"] = engine
+        use_engine(app, engine)
     if conversation is not None:
         seed_conversation(app, "image", conversation)
     app.run()

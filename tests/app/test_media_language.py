@@ -12,7 +12,7 @@ import pytest
 from fake_engine import FakeEngine
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import PAGES, ROOT
+from tests.app.conftest import PAGES, ROOT, use_engine
 from tests.media_factory import has_ffmpeg, make_photo, make_png, make_video
 
 needs_ffmpeg = pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg makes the test videos")
@@ -22,7 +22,7 @@ LANGUAGES = ["en", "zh"]
 def start(page: str, lang: str, engine: FakeEngine | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     app.session_state["ui_language"] = lang
-    app.session_state["engine_override"] = engine or FakeEngine()
+    use_engine(app, engine or FakeEngine())
     app.run()
     app.switch_page(PAGES[page]).run()
     assert not app.exception, app.exception

@@ -8,10 +8,9 @@ import torch
 from fake_engine import FakeEngine
 from streamlit.testing.v1 import AppTest
 
-from components.state import ENGINE_OVERRIDE
 from model_backend.checkpoints.catalog import DEFAULT_CHECKPOINT, find_entry
 from model_backend.settings import LoadSpec
-from tests.app.conftest import PAGES, ROOT, start
+from tests.app.conftest import PAGES, ROOT, start, use_engine
 
 UNAPPLIED_EN = "You have changes that are not applied: press **Apply / Load** to load them."
 UNAPPLIED_ZH = "你有尚未应用的更改：点击 **应用 / 加载** 来加载。"
@@ -21,10 +20,10 @@ cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="the defaults di
 def _settings(language: str = "en", **state: object) -> AppTest:
     """The Settings page in `language`, with `state` in the session before the first run."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state[ENGINE_OVERRIDE] = FakeEngine()
     app.session_state["ui_language"] = language
     for key, value in state.items():
         app.session_state[key] = value
+    use_engine(app, FakeEngine())
     app.run()
     app.switch_page(PAGES["settings"]).run()
     assert not app.exception, app.exception
