@@ -28,4 +28,4 @@ def show(turns: list[Turn], answer: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _boxed(data: bytes, answer: str) -> bytes:
-    return media._png(draw_boxes(media.decoded(data), answer_boxes(answer)))  # draw_boxes draws on a copy
+    return media.png_bytes(draw_boxes(media.decoded(data), answer_boxes(answer)))  # draw_boxes draws on a copy

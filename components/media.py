@@ -102,10 +102,10 @@ def thumbnail_png(data: bytes, side: int = 256) -> bytes:
     """A small PNG of any image the backend can open (browsers cannot show TIFF or BMP)."""
     image = decoded(data).copy()  # `thumbnail` works in place
     image.thumbnail((side, side))
-    return _png(image)
+    return png_bytes(image)
 
 
-def _png(image: Image.Image) -> bytes:
+def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -234,7 +234,7 @@ def tile_preview(
             caption = text(lang, "image_input.tiles_grid_thumbnail", **grid, tokens=tokens, max_tiles=max_tiles)
         else:
             caption = text(lang, "image_input.tiles_grid", **grid, tokens=tokens, max_tiles=max_tiles)
-    return _png(shown), caption
+    return png_bytes(shown), caption
 
 
 def tile_plan(data: bytes, max_tiles: int, config: ImageConfig | None = None) -> TilePlan:

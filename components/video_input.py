@@ -33,7 +33,7 @@ from components.language import t
 from i18n import Text
 from model_backend.conversation import Conversation, VideoAttachment
 from model_backend.preprocess.errors import MediaError
-from model_backend.preprocess.video import VideoInfo, frame_indices
+from model_backend.preprocess.video import VideoInfo, check_request, frame_indices, open_reader, reader_info
 from model_backend.settings import MAX_VIDEO_FRAMES
 
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm"]
@@ -53,18 +53,14 @@ class OpenVideo:
 
     def __init__(self, data: bytes) -> None:
         # The preprocess module's own opening and checks, so the messages are the engine's.
-        from model_backend.preprocess.video import _info, _reader
-
-        self._reader: Any = _reader(data)
-        self.info: VideoInfo = _info(self._reader)
+        self._reader: Any = open_reader(data)
+        self.info: VideoInfo = reader_info(self._reader)
         self._lock = threading.Lock()
         self._thumbs: OrderedDict[int, bytes] = OrderedDict()
 
     def indices(self, num_frames: int, start_s: float | None, end_s: float | None) -> list[int]:
         """The frames the engine samples for these settings; raises `MediaError` for a bad request."""
-        from model_backend.preprocess.video import _check_request
-
-        _check_request(self.info, num_frames, start_s, end_s)
+        check_request(self.info, num_frames, start_s, end_s)
         return frame_indices(num_frames, self.info.fps, self.info.frame_count - 1, start_s, end_s)
 
     def timestamp(self, index: int) -> float:

@@ -69,7 +69,7 @@ def frame_indices(
     return [int(start_idx + (seg_size / 2) + np.round(seg_size * k)) for k in range(num_frames)]
 
 
-def _reader(source: VideoSource) -> Any:
+def open_reader(source: VideoSource) -> Any:
     """A decord VideoReader for a path or bytes; every failure becomes a MediaError."""
     from decord import VideoReader, cpu  # imported late: decord is heavy and prints on import errors
 
@@ -96,7 +96,7 @@ def _reader(source: VideoSource) -> Any:
     return reader
 
 
-def _info(reader: Any) -> VideoInfo:
+def reader_info(reader: Any) -> VideoInfo:
     fps = float(reader.get_avg_fps())
     if not fps > 0:
         raise MediaError("media.video.no_frame_rate")
@@ -111,10 +111,10 @@ def _seconds(value: float) -> str:
 
 def probe_video(source: VideoSource) -> VideoInfo:
     """Frame count, frame rate, duration and size of a video (decodes only its first frame)."""
-    return _info(_reader(source))
+    return reader_info(open_reader(source))
 
 
-def _check_request(info: VideoInfo, num_frames: int, start_s: float | None, end_s: float | None) -> None:
+def check_request(info: VideoInfo, num_frames: int, start_s: float | None, end_s: float | None) -> None:
     if not 1 <= num_frames <= MAX_FRAMES:
         raise MediaError("media.video.frame_count", max_frames=MAX_FRAMES, count=num_frames)
     lo = 0.0 if start_s is None else start_s
@@ -128,8 +128,8 @@ def _check_request(info: VideoInfo, num_frames: int, start_s: float | None, end_
 
 
 def _sample(reader: Any, num_frames: int, start_s: float | None, end_s: float | None) -> list[SampledFrame]:
-    info = _info(reader)
-    _check_request(info, num_frames, start_s, end_s)
+    info = reader_info(reader)
+    check_request(info, num_frames, start_s, end_s)
     indices = frame_indices(num_frames, info.fps, info.frame_count - 1, start_s, end_s)
     try:
         batch = reader.get_batch(indices).asnumpy()
@@ -145,7 +145,7 @@ def sample_frames(
     source: VideoSource, num_frames: int = 8, start_s: float | None = None, end_s: float | None = None
 ) -> list[SampledFrame]:
     """Decode `num_frames` evenly spaced frames (segment midpoints) of the video or of [start_s, end_s]."""
-    return _sample(_reader(source), num_frames, start_s, end_s)
+    return _sample(open_reader(source), num_frames, start_s, end_s)
 
 
 def load_video(
