@@ -26,7 +26,6 @@ vision encoder, prefill with computed and reused tokens, decode, cache hits) in
 from __future__ import annotations
 
 import copy
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -35,16 +34,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import GenerationMixin, StoppingCriteria, StoppingCriteriaList
+from transformers import GenerationMixin, StoppingCriteriaList
 
 from model_backend.checkpoints.compat import describe_code_error
 from model_backend.conversation import IMAGE_PLACEHOLDER, AnswerStats, Conversation
 from model_backend.engines.ahead import BackgroundWork
 from model_backend.engines.answer_text import AnswerText
 from model_backend.engines.base import Answer, Capabilities, EngineError
+from model_backend.engines.generation_stream import EventStop, TimedStreamer, streamed_pieces
 from model_backend.engines.prefix_cache import PrefixCache, TakenPrefix, media_mark
 from model_backend.engines.prefix_cache import default_capacity_mb as default_prefix_mb
-from model_backend.engines.text_streamer import ExactTextStreamer
 from model_backend.engines.vision import PromptMedia, VisionStage, VisionTiming
 from model_backend.engines.vision_cache import default_capacity_mb
 from model_backend.settings import GenerationSettings
@@ -203,12 +202,12 @@ class LocalEngine:
     ) -> Iterator[str]:
         stats.prompt_tokens, stats.visual_tokens, stats.tiles = prompt.tokens, prompt.visual_tokens, prompt.tiles
         abort = threading.Event()  # ends the worker when the consumer leaves early or the answer is complete
-        streamer = _TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=_POLL_S)
+        streamer = TimedStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=_POLL_S)
         config: dict[str, Any] = settings.generation_config()
         config.update(
             eos_token_id=prompt.eos_token_id,
             streamer=streamer,
-            stopping_criteria=StoppingCriteriaList([_EventStop(stop, abort)]),
+            stopping_criteria=StoppingCriteriaList([EventStop(stop, abort)]),
         )
         cuda_devices = self._cuda_devices
         for device in cuda_devices:
@@ -247,7 +246,7 @@ class LocalEngine:
         streamer.started = time.perf_counter()
         thread.start()
         try:
-            for piece in _pieces(streamer, stop):
+            for piece in streamed_pieces(streamer, stop):
                 visible = text.feed(piece)
                 _update(stats, streamer, prompt)
                 if visible:
@@ -322,51 +321,7 @@ class LocalEngine:
             self.background.finish(job)
 
 
-class _TimedStreamer(ExactTextStreamer):
-    """A TextIteratorStreamer that also counts new tokens and when they arrived, and the vision stage."""
-
-    started = 0.0
-    first_token_at: float | None = None
-    last_token_at: float | None = None
-    new_tokens = 0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.vision = VisionTiming()
-
-    def put(self, value: torch.Tensor) -> None:
-        if not (self.skip_prompt and self.next_tokens_are_prompt):
-            now = time.perf_counter()
-            self.first_token_at = self.first_token_at or now
-            self.last_token_at = now
-            self.new_tokens += int(value.numel())
-        super().put(value)
-
-
-class _EventStop(StoppingCriteria):
-    """Ends generation after the current token once any of the events is set."""
-
-    def __init__(self, *events: threading.Event) -> None:
-        self.events = events
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-        done = any(event.is_set() for event in self.events)
-        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
-
-
-def _pieces(streamer: _TimedStreamer, stop: threading.Event) -> Iterator[str]:
-    """The streamer's text until its end signal; returns early on `stop` even before the first token."""
-    while True:
-        try:
-            yield next(streamer)
-        except StopIteration:
-            return
-        except queue.Empty:
-            if stop.is_set():
-                return
-
-
-def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> None:
+def _update(stats: AnswerStats, streamer: TimedStreamer, prompt: _Prompt) -> None:
     stats.new_tokens = streamer.new_tokens
     first, last = streamer.first_token_at, streamer.last_token_at
     if first is not None:
@@ -375,7 +330,7 @@ def _update(stats: AnswerStats, streamer: _TimedStreamer, prompt: _Prompt) -> No
         stats.tokens_per_s = (streamer.new_tokens - 1) / (last - first)
 
 
-def _stages(streamer: _TimedStreamer, prompt: _Prompt, reused: int) -> dict[str, float]:
+def _stages(streamer: TimedStreamer, prompt: _Prompt, reused: int) -> dict[str, float]:
     """Where the answer's time went (seconds) and what the caches saved (counts)."""
     stages = {"preprocess_s": prompt.prepare_s, "vision_encoder_s": streamer.vision.encoder_s or 0.0}
     first, last = streamer.first_token_at, streamer.last_token_at

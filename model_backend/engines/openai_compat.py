@@ -14,7 +14,6 @@ the user hears what to shorten.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -25,9 +24,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from i18n import ExplainedError, Text
+from i18n import ExplainedError
 from model_backend.conversation import AnswerStats, Conversation
 from model_backend.engines.base import STREAM_ONLY, Answer, EngineError
+from model_backend.engines.openai_events import (
+    carries_a_token,
+    context_overflow,
+    delta_text,
+    finish_reason,
+    read_usage,
+    sse_events,
+)
 from model_backend.engines.openai_messages import (
     FLAVOURS,
     Flavour,
@@ -41,17 +48,6 @@ CONNECT_TIMEOUT_S = 5.0
 #: Tokens that arrive closer together than this came in one burst: no decode rate can be read from them.
 MIN_RATE_WINDOW_S = 0.05
 log = logging.getLogger(__name__)
-#: Words servers use for a prompt past the model's context window (vLLM, LMDeploy, transformers serve, proxies).
-_CONTEXT_PHRASES = (
-    "maximum context length",
-    "context length",
-    "context window",
-    "maximum model length",
-    "session_len",
-    "session length",
-    "prompt too long",
-    "prompt is too long",
-)
 
 
 def _api_root(base_url: str) -> str:
@@ -197,19 +193,19 @@ class OpenAICompatEngine:
                     if self._refused_tile_budget(response, body):
                         raise _TileBudgetRefused
                     self._check_status(response)
-                for event in _sse_events(response):
+                for event in sse_events(response):
                     if stop.is_set():
                         return  # leaving the `with` closes the connection; the server aborts generation
                     if event is None:
                         finished = True
                         break
-                    finished = finished or _finish_reason(event) is not None
-                    usage_seen = _read_usage(event, stats) or usage_seen
-                    if first_token_at is None and _carries_a_token(event):
+                    finished = finished or finish_reason(event) is not None
+                    usage_seen = read_usage(event, stats) or usage_seen
+                    if first_token_at is None and carries_a_token(event):
                         # Timed by the first token, even one whose text is still empty (part of a character).
                         first_token_at = time.perf_counter()
                         stats.time_to_first_token_s = first_token_at - started
-                    text = _delta_text(event)
+                    text = delta_text(event)
                     if not streamed:
                         # vLLM starts answers with the space a SentencePiece token carries; model.chat strips it.
                         text = text.lstrip(" ")
@@ -276,34 +272,6 @@ def _transport_error(error: httpx.HTTPError, base_url: str) -> EngineError:
     return EngineError("remote.transport_failed", detail=technical, url=base_url)
 
 
-def context_overflow(message: str) -> Text | None:
-    """The context-window message when a server's error words say the prompt is too long, else None.
-
-    >>> context_overflow("The decoder prompt (length 5951) is longer than the maximum model length of 4096.").params
-    {'tokens': 5951, 'limit': 4096}
-    """
-    decoder = re.search(r"prompt \(length (\d+)\) is longer than the maximum model length of (\d+)", message)
-    if decoder:  # vLLM's input processor
-        return Text("remote.context_full", {"tokens": int(decoder[1]), "limit": int(decoder[2])})
-    exceeds = re.search(r"Input length \((\d+)\) exceeds model's maximum context length \((\d+)\)", message)
-    if exceeds:  # vLLM, when the images make the prompt too long
-        return Text("remote.context_full", {"tokens": int(exceeds[1]), "limit": int(exceeds[2])})
-    maximum = re.search(r"maximum context length is (\d+) tokens", message)
-    if maximum:  # the OpenAI wording, which vLLM copies: "However, you requested N tokens (...)"
-        requested = re.search(r"requested (\d+) tokens", message)
-        prompt = re.search(r"(\d+) input tokens|resulted in (\d+) tokens", message)
-        if requested:
-            return Text("remote.context_full", {"tokens": int(requested[1]), "limit": int(maximum[1])})
-        if prompt:
-            answer = re.search(r"max_tokens is too large: (\d+)", message)
-            tokens = int(prompt[1] or prompt[2]) + (int(answer[1]) if answer else 0)
-            return Text("remote.context_full", {"tokens": tokens, "limit": int(maximum[1])})
-    lowered = message.lower()
-    if maximum or any(phrase in lowered for phrase in _CONTEXT_PHRASES):
-        return Text("remote.context_full_unknown")
-    return None
-
-
 def _server_message(response: httpx.Response) -> str:
     """The human part of an error body: FastAPI `detail`, OpenAI `error.message`, vLLM/LMDeploy `message`."""
     try:
@@ -349,72 +317,3 @@ def _raise_for_status(response: httpx.Response, base_url: str, model: str | None
             raise EngineError("remote.too_many_images", detail=technical, limit=int(images[1]))
         raise EngineError("remote.rejected", detail=technical, url=base_url)
     raise EngineError("remote.server_failed", detail=technical, url=base_url)
-
-
-def _sse_events(response: httpx.Response) -> Iterator[dict | None]:
-    """JSON payloads of `data:` lines; None for `[DONE]`. An error event raises."""
-    for line in response.iter_lines():
-        if not line.startswith("data:"):
-            continue  # blank separators, comments (`: ping`), `event:` lines
-        data = line[len("data:") :].strip()
-        if data == "[DONE]":
-            yield None
-            return
-        try:
-            event = json.loads(data)
-        except ValueError as error:
-            raise _malformed(data) from error
-        if not isinstance(event, dict):  # `null` would read as the end of the stream, `42` would crash below
-            raise _malformed(data)
-        if "error" in event or event.get("object") == "error":
-            detail = event.get("error", event)
-            detail = str(detail.get("message", detail) if isinstance(detail, dict) else detail)
-            raise EngineError(context_overflow(detail) or Text("remote.failed_mid"), detail=detail)
-        yield event
-
-
-def _first_choice(event: dict) -> dict:
-    """The event's first choice; a wrongly shaped one is a malformed event, never a crash."""
-    choices = event.get("choices") or []
-    if not isinstance(choices, list) or (choices and not isinstance(choices[0], dict)):
-        raise _malformed(json.dumps(event))
-    return choices[0] if choices else {}
-
-
-def _delta_text(event: dict) -> str:
-    delta = _first_choice(event).get("delta") or {}
-    content = delta.get("content") if isinstance(delta, dict) else None
-    if not isinstance(delta, dict) or not isinstance(content, (str, type(None))):
-        raise _malformed(json.dumps(event))
-    return content or ""
-
-
-def _malformed(data: str) -> EngineError:
-    return EngineError("remote.malformed", detail=f"a malformed stream event: {data[:120]!r}")
-
-
-def _carries_a_token(event: dict) -> bool:
-    """A chunk for a generated token: its delta has content (maybe empty), and it is not the role-only opener."""
-    delta = _first_choice(event).get("delta") or {}
-    return (
-        isinstance(delta, dict)
-        and delta.get("content") is not None
-        and not ("role" in delta and not delta.get("content"))
-    )
-
-
-def _finish_reason(event: dict) -> str | None:
-    return _first_choice(event).get("finish_reason")
-
-
-def _read_usage(event: dict, stats: AnswerStats) -> bool:
-    """Copy the event's token counts into `stats`; True when it carried any."""
-    usage = event.get("usage")
-    if not isinstance(usage, dict):
-        return False
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if isinstance(prompt, int):
-        stats.prompt_tokens = prompt
-    if isinstance(completion, int):
-        stats.new_tokens = completion
-    return isinstance(prompt, int) or isinstance(completion, int)
