@@ -18,7 +18,8 @@ from components import compare_picker, identity, language
 from components.batch_results import download_buttons
 from components.language import t
 from model_backend.batch.ab import ONE_AFTER_OTHER, SIDES, TOGETHER, joint_rows, summarize_ab, to_csv, to_jsonl
-from model_backend.batch.registry import BatchRegistry, BatchRun
+from model_backend.batch.registry import BatchRegistry
+from model_backend.batch.run_records import BatchRun
 from model_backend.serving.factory import Target
 
 #: Rows drawn in the joint table (the downloads have all of them).

@@ -14,7 +14,9 @@ from components import identity, language, model_cache
 from components.batch_runs import registry
 from components.language import t
 from i18n import ExplainedError
-from model_backend.batch.registry import BatchError, BatchRun, to_csv, to_jsonl
+from model_backend.batch.export import to_csv, to_jsonl
+from model_backend.batch.run_records import BatchRun
+from model_backend.batch.uploads import BatchError
 from model_backend.storage.store import StoreError
 
 #: Rows drawn in the results table (the downloads have all of them).

@@ -16,8 +16,11 @@ from components import access, identity, language, model_cache, state
 from components.language import t
 from components.safe_markdown import plain_label
 from i18n import ExplainedError, Text
-from model_backend.batch.registry import BatchError, BatchRegistry, BatchRun, checkpoint_label
+from model_backend.batch.job import checkpoint_label
+from model_backend.batch.registry import BatchRegistry
+from model_backend.batch.run_records import BatchRun
 from model_backend.batch.summary import summarize_records
+from model_backend.batch.uploads import BatchError
 from model_backend.settings import ServerSpec
 
 QUERY = "run"

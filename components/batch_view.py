@@ -22,17 +22,17 @@ from components.language import t
 from components.media import IMAGE_TYPES
 from components.video_input import VIDEO_TYPES
 from i18n import ExplainedError
-from model_backend.batch.registry import (
+from model_backend.batch.job import checkpoint_label
+from model_backend.batch.run import BatchOptions
+from model_backend.batch.run_records import BatchRun
+from model_backend.batch.uploads import (
     DATASET_SUFFIXES,
     ROOTS_ENV,
     BatchError,
-    BatchRun,
-    checkpoint_label,
     dataset_roots,
     server_dataset,
     server_datasets,
 )
-from model_backend.batch.run import BatchOptions
 from model_backend.serving.factory import Target
 from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, LoadSpec, ServerSpec
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from model_backend.batch import registry as batch_jobs
+from model_backend.batch import run_records
 from model_backend.batch.ab import agreement, joint_rows, summarize_ab, to_csv, to_jsonl
 from model_backend.batch.registry import DB_NAME, BatchRegistry
 from model_backend.batch.scoring import same_answer, score
@@ -221,7 +221,7 @@ def test_an_older_store_gets_the_ab_columns(tmp_path: Path) -> None:
     store = tmp_path / "store"
     store.mkdir()
     with sqlite3.connect(store / DB_NAME) as db:  # the first version's tables, with a run in them
-        db.executescript(batch_jobs._SCHEMA)
+        db.executescript(run_records.SCHEMA)
         db.execute(
             "INSERT INTO runs (id, owner, created, updated, name, dataset, media_root, confine, target, checkpoint,"
             " settings, options, status)"

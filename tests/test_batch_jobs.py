@@ -25,16 +25,9 @@ from pathlib import Path
 import pytest
 
 from model_backend.batch import uploads as batch_uploads
-from model_backend.batch.registry import (
-    DB_NAME,
-    BatchError,
-    BatchRegistry,
-    save_upload,
-    server_dataset,
-    server_datasets,
-    to_csv,
-    to_jsonl,
-)
+from model_backend.batch.export import to_csv, to_jsonl
+from model_backend.batch.registry import DB_NAME, BatchRegistry
+from model_backend.batch.uploads import BatchError, save_upload, server_dataset, server_datasets
 from model_backend.conversation import AnswerStats, Conversation, ImageAttachment
 from model_backend.engines.base import STREAM_ONLY, Answer
 from model_backend.serving.factory import EngineFactory

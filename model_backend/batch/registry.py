@@ -12,10 +12,10 @@ CLI's `--resume` skips what OUT holds).
 An A/B run (`target_b`) is one run whose two models answer the same questions
 (`model_backend.batch.ab`): its results are kept per side, `joint` gives them as one table.
 
-The job itself is `model_backend.batch.job`. Where the datasets come from (uploads, checked and
-confined; files under the dataset roots) is `model_backend.batch.uploads`; the downloads are
-`model_backend.batch.export`. Their public names
-are importable from here too.
+The job itself is `model_backend.batch.job`; what a run is, as stored and as shown, is
+`model_backend.batch.run_records`. Where the datasets come from (uploads, checked and confined;
+files under the dataset roots) is `model_backend.batch.uploads`; the downloads are
+`model_backend.batch.export`.
 
 >>> registry = BatchRegistry(factory)                                                # doctest: +SKIP
 >>> run_id = registry.start_upload("browser:x", ("data.jsonl", data), [("a.jpg", jpg)],
@@ -33,67 +33,31 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from i18n import Text
-from model_backend.batch.ab import Mode, joint_rows, side_key
+from model_backend.batch.ab import joint_rows, side_key
 from model_backend.batch.datasets import DatasetError
-from model_backend.batch.export import CSV_COLUMNS, to_csv, to_jsonl
 from model_backend.batch.job import BatchJob, checkpoint_label, target_from_record, target_record
-from model_backend.batch.run import BatchOptions, attachments, plan_jobs, result_key
-from model_backend.batch.uploads import (
-    DATASET_SUFFIXES,
-    DEFAULT_UPLOAD_MB,
-    MAX_ZIP_ENTRIES,
-    ROOTS_ENV,
-    UPLOAD_ENV,
-    BatchError,
-    Dataset,
-    Upload,
-    dataset_roots,
-    load_rows,
-    save_upload,
-    server_dataset,
-    server_datasets,
-    upload_limit_bytes,
+from model_backend.batch.run import BatchOptions, plan_jobs, result_key
+from model_backend.batch.run_records import (
+    RUN_COLUMNS,
+    BatchRun,
+    Page,
+    conversation_from_result,
+    first_image_path,
+    open_database,
+    run_from_row,
+    stored_dataset,
 )
-from model_backend.conversation import (
-    AnswerStats,
-    Conversation,
-    message_from_record,
-    message_record,
-)
+from model_backend.batch.uploads import BatchError, Dataset, Upload, load_rows, save_upload, upload_limit_bytes
+from model_backend.conversation import Conversation, message_record
 from model_backend.serving.factory import EngineFactory, Target
 from model_backend.serving.runs import FairQueue
 from model_backend.settings import GenerationSettings, LoadSpec
 from model_backend.storage.store import default_data_dir, new_id
-
-__all__ = [
-    "CSV_COLUMNS",
-    "DATASET_SUFFIXES",
-    "DB_NAME",
-    "DEFAULT_UPLOAD_MB",
-    "MAX_ZIP_ENTRIES",
-    "ROOTS_ENV",
-    "UPLOAD_ENV",
-    "BatchError",
-    "BatchJob",
-    "BatchRegistry",
-    "BatchRun",
-    "Dataset",
-    "Upload",
-    "checkpoint_label",
-    "dataset_roots",
-    "load_rows",
-    "save_upload",
-    "server_dataset",
-    "server_datasets",
-    "to_csv",
-    "to_jsonl",
-    "upload_limit_bytes",
-]
 
 log = logging.getLogger(__name__)
 
@@ -101,94 +65,6 @@ DB_NAME = "batches.sqlite3"
 UPLOADS_DIR = "batches"
 #: The key suffix of an A/B run's second target in `BatchRegistry._targets`.
 _B = "\x00b"
-
-Status = Literal["loading", "running", "done", "cancelled", "interrupted", "failed"]
-ACTIVE: tuple[Status, ...] = ("loading", "running")
-#: Runs that can go on from where they stopped.
-RESUMABLE: tuple[Status, ...] = ("cancelled", "interrupted", "failed")
-#: Which chat page a result row opens on, by its media.
-Page = Literal["image", "multi", "video"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    name TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    media_root TEXT NOT NULL,
-    confine TEXT NOT NULL,
-    folder TEXT,
-    target TEXT NOT NULL,
-    checkpoint TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    options TEXT NOT NULL,
-    status TEXT NOT NULL,
-    total INTEGER NOT NULL DEFAULT 0,
-    done INTEGER NOT NULL DEFAULT 0,
-    errors INTEGER NOT NULL DEFAULT 0,
-    problem TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner, created);
-CREATE TABLE IF NOT EXISTS results (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    job TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    turn INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    wrong INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS results_in_order ON results (run_id, line, turn);
-"""
-#: Columns added since the first version (an older batches.sqlite3 gets them on open): an A/B run's
-#: second model, and how its two sides run (`batch_ab.Mode`). NULL for a one-model run.
-_ADDED_COLUMNS = (("target_b", "TEXT"), ("checkpoint_b", "TEXT"), ("mode", "TEXT"))
-
-
-@dataclass(frozen=True)
-class BatchRun:
-    """What the page shows about one run at one moment."""
-
-    id: str
-    owner: str
-    name: str
-    checkpoint: str
-    status: Status
-    total: int
-    done: int
-    errors: int
-    created: float
-    updated: float
-    settings: dict
-    #: Why the run failed (shown in the visitor's language) and its technical detail.
-    problem: Text | str | None = None
-    detail: str | None = None
-    #: Cancel was asked and the run has not ended yet.
-    stopping: bool = False
-    #: While loading the model: the loader's last words and fraction.
-    loading: tuple[str, float | None] | None = None
-    #: An A/B run's second model (results then come per side), and how the two sides run.
-    checkpoint_b: str | None = None
-    mode: Mode | None = None
-
-    @property
-    def ab(self) -> bool:
-        return self.checkpoint_b is not None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
-    def resumable(self) -> bool:
-        return self.status in RESUMABLE and self.done < self.total
-
-
-# -- the registry ----------------------------------------------------------------------------
 
 
 class BatchRegistry:
@@ -211,14 +87,7 @@ class BatchRegistry:
         self._jobs: dict[str, BatchJob] = {}
         #: Targets that cannot be stored (an engine object, a server's API key), by run id.
         self._targets: dict[str, Target] = {}
-        self._db = sqlite3.connect(self.root / DB_NAME, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process keeps every commit
-        self._db.executescript(_SCHEMA)
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
-        for name, kind in _ADDED_COLUMNS:
-            if name not in present:
-                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        self._db = open_database(self.root / DB_NAME)
         with self._transaction() as db:  # no thread of this process runs them: the server restarted
             db.execute(
                 "UPDATE runs SET status = 'interrupted', updated = ? WHERE status IN ('loading', 'running')",
@@ -337,12 +206,7 @@ class BatchRegistry:
             chosen_b = self._targets.get(run_id + _B) or target_from_record(json.loads(stored_b))
         if chosen is None or (stored_b is not None and chosen_b is None):
             raise BatchError("batch.resume_no_model")
-        prepared = Dataset(
-            Path(dataset),
-            Path(media_root),
-            tuple(Path(p) for p in json.loads(confine)),
-            Path(folder) if folder else None,
-        )
+        prepared = stored_dataset(dataset, media_root, confine, folder)
         if not prepared.path.is_file():
             raise BatchError("batch.dataset_gone", name=prepared.path.name)
         self.record_status(run_id, status="loading", problem=None)
@@ -439,9 +303,7 @@ class BatchRegistry:
     # -- a row as a conversation -------------------------------------------------------------
 
     def conversation(self, run_id: str, owner: str, seq: int) -> tuple[Page, Conversation, dict] | None:
-        """One result as a chat: the row's media and questions (earlier turns with their references
-        as answers, as the run asked them), the prediction as the last answer; its page and settings
-        (with the checkpoint of the result's side, for either side of an A/B run)."""
+        """One result as a chat, with its page and saved settings (`run_records.conversation_from_result`)."""
         row = self._row(run_id, owner, "dataset, media_root, confine, folder, settings, options, target, target_b")
         if row is None:
             return None
@@ -450,101 +312,25 @@ class BatchRegistry:
             found = self._db.execute("SELECT body FROM results WHERE run_id = ? AND seq = ?", (run_id, seq)).fetchone()
         if found is None:
             return None
-        result = json.loads(found[0])
-        prepared = Dataset(
-            Path(dataset),
-            Path(media_root),
-            tuple(Path(p) for p in json.loads(confine)),
-            Path(folder) if folder else None,
-        )
-        source = next((r for r in load_rows(prepared) if r.line == result.get("line")), None)
-        if source is None or source.error is not None or not source.questions:
-            raise BatchError("batch.row_gone")
-        images, video = attachments(source, BatchOptions(**json.loads(options)))
-        turn = int(result.get("turn", 0))
-        conversation = Conversation()
-        for number, question in enumerate(source.questions[: turn + 1]):
-            conversation.ask(question.text, **({"images": images, "video": video} if number == 0 else {}))
-            asked = conversation.turns[-1]
-            if number < turn:
-                reference = question.reference
-                asked.answer = reference[0] if isinstance(reference, list) else reference or ""
-        last = conversation.turns[-1]
-        if result.get("error") is None:
-            last.answer = result.get("prediction") or ""
-            last.stats = AnswerStats(
-                time_to_first_token_s=result.get("time_to_first_token_s"),
-                tokens_per_s=result.get("tokens_per_s"),
-                prompt_tokens=result.get("prompt_tokens"),
-                new_tokens=int(result.get("new_tokens") or 0),
-                tiles=list(result.get("tiles") or []),
-            )
-        else:
-            last.error = str(result["error"])
-        page: Page = "video" if video is not None else "multi" if len(images) > 1 else "image"
-        saved: dict = {"generation": json.loads(settings)}
-        target = json.loads(stored_b if result.get("side") == "b" and stored_b else stored)
-        if target.get("kind") == "local":
-            saved["load_spec"] = target["spec"]
-        return page, conversation, saved
+        source_dataset = stored_dataset(dataset, media_root, confine, folder)
+        options_used = BatchOptions(**json.loads(options))
+        return conversation_from_result(source_dataset, options_used, json.loads(found[0]), settings, stored, stored_b)
 
     def first_image(self, run_id: str, owner: str, result: dict) -> Path | None:
         """The first image of a result's row (for a thumbnail), if it is a file inside the run's folders."""
         row = self._row(run_id, owner, "media_root, confine")
         if row is None:
             return None
-        root, confine = Path(row[0]), tuple(Path(p) for p in json.loads(row[1]))
-        names = [n for key in ("image", "images") for n in _as_list(result.get(key)) if isinstance(n, str)]
-        if not names:
-            return None
-        path = Path(names[0])
-        path = path if path.is_absolute() else root / path
-        resolved = path.resolve()
-        if not any(resolved.is_relative_to(r) for r in confine) or not resolved.is_file():
-            return None
-        return resolved
+        return first_image_path(Path(row[0]), tuple(Path(p) for p in json.loads(row[1])), result)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _runs(self, where: str, args: tuple) -> list[BatchRun]:
-        sql = (
-            "SELECT id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem,"
-            f" checkpoint_b, mode FROM runs WHERE {where}"
-        )
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE {where}"
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
             jobs = dict(self._jobs)
-        runs = []
-        for row in rows:
-            run_id, owner, name, checkpoint, status, total, done, errors, created, updated, settings, problem = row[:12]
-            checkpoint_b, mode = row[12:]
-            job = jobs.get(run_id)
-            message, detail = None, None
-            if problem:
-                stored = json.loads(problem)
-                message, detail = message_from_record(stored.get("message")), stored.get("detail")
-            runs.append(
-                BatchRun(
-                    run_id,
-                    owner,
-                    name,
-                    checkpoint,
-                    status,
-                    total,
-                    done,
-                    errors,
-                    created,
-                    updated,
-                    json.loads(settings),
-                    message,
-                    detail,
-                    stopping=job is not None and job.stop.is_set(),
-                    loading=job.loading if job is not None else None,
-                    checkpoint_b=checkpoint_b,
-                    mode=mode,
-                )
-            )
-        return runs
+        return [run_from_row(row, jobs.get(row[0])) for row in rows]
 
     def _row(self, run_id: str, owner: str, columns: str) -> tuple | None:
         with self._lock:
@@ -611,7 +397,3 @@ class BatchRegistry:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-
-
-def _as_list(value: object) -> list:
-    return value if isinstance(value, list) else [value] if value is not None else []
