@@ -16,7 +16,6 @@ from components import access, identity, language, model_cache, state
 from components.language import t
 from components.safe_markdown import plain_label
 from i18n import ExplainedError, Text
-from model_backend.batch.job import checkpoint_label
 from model_backend.batch.registry import BatchRegistry
 from model_backend.batch.run_records import BatchRun
 from model_backend.batch.summary import summarize_records
@@ -133,7 +132,7 @@ def _problem(run: BatchRun) -> ExplainedError:
 def _server_with_key(run: BatchRun) -> ServerSpec | None:
     """The session's server spec when it is the run's server: it has the API key, which runs do not store."""
     spec = state.server_spec()
-    if spec is not None and access.is_admin() and checkpoint_label(spec) == run.checkpoint:
+    if spec is not None and access.is_admin() and spec.label == run.checkpoint:
         return spec
     return None
 

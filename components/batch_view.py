@@ -22,7 +22,6 @@ from components.language import t
 from components.media import IMAGE_TYPES
 from components.video_input import VIDEO_TYPES
 from i18n import ExplainedError
-from model_backend.batch.job import checkpoint_label
 from model_backend.batch.run import BatchOptions
 from model_backend.batch.run_records import BatchRun
 from model_backend.batch.uploads import (
@@ -163,7 +162,7 @@ def _model_picker() -> Target | None:
 def _choice_name(target: Target) -> str:
     if isinstance(target, LoadSpec):
         return f"{target.checkpoint} · {target.describe()} · {target.device}"
-    return checkpoint_label(target)
+    return target.label
 
 
 def _refusal(target: Target) -> ExplainedError | None:

@@ -74,8 +74,8 @@ def model_picker(side: str, prefix: str = "compare", restored: LoadSpec | None =
         target = model_cache.target()
         if target is None:
             return Choice(None, "", Text("compare.no_current"))
-        st.caption(t("compare.current_is", name=_label(target)))
-        return Choice(target, _label(target))
+        st.caption(t("compare.current_is", name=target.label))
+        return Choice(target, target.label)
     if source == "server":
         return _server_choice(side, prefix)
     seed = restored if seeded == source else None  # the restored spec seeds only its own source's widgets
@@ -188,12 +188,4 @@ def _server_choice(side: str, prefix: str) -> Choice:
         spec = ServerSpec(url.strip().rstrip("/"), name.strip(), key.strip() or None)
     except SettingsError as error:
         return Choice(None, url, error.text)
-    return Choice(spec, _label(spec))
-
-
-def _label(target: Target) -> str:
-    if isinstance(target, LoadSpec):
-        return target.checkpoint
-    if isinstance(target, ServerSpec):
-        return f"{target.model} @ {target.base_url}"
-    return target.label
+    return Choice(spec, spec.label)

@@ -174,6 +174,11 @@ class LoadSpec:
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("device", self.device, DEVICE_PLACEMENTS)
 
+    @property
+    def label(self) -> str:
+        """How results, lists and captions name what answers (every `Target` has one; see `ServerSpec.label`)."""
+        return self.checkpoint
+
     def describe(self) -> str:
         """Short label such as `bfloat16` (what "auto" comes to here) or `4-bit (bitsandbytes)`."""
         if self.quantization == "none":
@@ -193,6 +198,10 @@ class ServerSpec:
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError("invalid.server_url", url=self.base_url)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} @ {self.base_url}"
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:

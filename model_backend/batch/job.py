@@ -43,15 +43,6 @@ def target_from_record(record: dict) -> Target | None:
     return None  # an engine object lives in memory only
 
 
-def checkpoint_label(target: Target) -> str:
-    """How results name the model (the CLI's `checkpoint` field)."""
-    if isinstance(target, LoadSpec):
-        return target.checkpoint
-    if isinstance(target, ServerSpec):
-        return f"{target.model} @ {target.base_url}"
-    return str(getattr(target, "label", type(target).__name__))
-
-
 # -- the job ---------------------------------------------------------------------------------
 
 

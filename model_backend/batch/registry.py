@@ -40,7 +40,7 @@ from typing import Any
 from i18n import Text
 from model_backend.batch.ab import joint_rows, side_key
 from model_backend.batch.datasets import DatasetError
-from model_backend.batch.job import BatchJob, checkpoint_label, target_from_record, target_record
+from model_backend.batch.job import BatchJob, target_from_record, target_record
 from model_backend.batch.run import BatchOptions, plan_jobs, result_key
 from model_backend.batch.run_records import (
     RUN_COLUMNS,
@@ -147,8 +147,8 @@ class BatchRegistry:
         if not total:
             raise BatchError("batch.dataset_empty", name=dataset.path.name)
         now = time.time()
-        checkpoint = checkpoint_label(target)
-        checkpoint_b = checkpoint_label(target_b) if target_b is not None else None
+        checkpoint = target.label
+        checkpoint_b = target_b.label if target_b is not None else None
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, owner, created, updated, name, dataset, media_root, confine, folder, target,"
@@ -218,9 +218,9 @@ class BatchRegistry:
             prepared,
             generation,
             BatchOptions(**json.loads(options)),
-            checkpoint_label(chosen),
+            chosen.label,
             chosen_b,
-            checkpoint_label(chosen_b) if chosen_b is not None else None,
+            chosen_b.label if chosen_b is not None else None,
         )
         self._launch(job)
 
