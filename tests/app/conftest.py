@@ -46,13 +46,20 @@ def use_engine(app: AppTest, engine: FakeEngine) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _forget_registered_engines():
-    yield
+def _engines_of_this_test_only():
+    """Each test leaves the shared engine factory as it found it: its fakes unregistered, and the
+    models it loaded (a Settings test that applies the demo) unloaded, so no later page shows them."""
     from components.model_cache import services
     from tests.app import conftest as imported  # the tests' copy: pytest loads this file under another name
 
+    pool = services().pool
+    before = {resident.spec for resident in pool.residents()}
+    yield
     while imported._REGISTERED:
         services().factory.unregister(imported._REGISTERED.pop())
+    for resident in pool.residents():
+        if resident.spec not in before:
+            pool.evict(resident.spec)
 
 
 def start(page: str, engine: FakeEngine | None) -> AppTest:

@@ -58,7 +58,7 @@ def test_the_page_speaks_chinese() -> None:
     assert app.selectbox(key="quant").label == "量化"
     assert app.number_input(key="max_new").label == "最多生成的 token 数"
     assert app.text_area(key="system").label == "系统提示词（留空则使用模型自带的）"
-    assert [b.label for b in app.button] == ["应用 / 加载", "开始检查"]
+    assert [b.label for b in app.main.button] == ["应用 / 加载", "开始检查"]  # the sidebar may list loaded models
     assert [e.label for e in app.expander] == ["已知模型", "环境检查"]
     captions = [c.value for c in app.caption]
     assert "这些设置立即生效，从下一个回答开始使用。" in captions
