@@ -33,7 +33,8 @@ from model_backend.batch.uploads import (
     server_datasets,
 )
 from model_backend.serving.factory import Target
-from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, LoadSpec, ServerSpec
+from model_backend.settings import GENERATION_RANGES as RANGES
+from model_backend.settings import GenerationSettings, LoadSpec, ServerSpec
 
 #: How often the panel of a run that is going redraws, in seconds.
 POLL_S = 1.0
@@ -109,9 +110,11 @@ def _start_form(who: str, expanded: bool) -> None:
         settings = state.generation_settings()
         tokens, tiles, size = st.columns(3)
         max_new_tokens = tokens.number_input(
-            t("batch.max_new_tokens"), 1, 16384, settings.max_new_tokens, key="batch_max_new_tokens"
+            t("batch.max_new_tokens"), *RANGES["max_new_tokens"], settings.max_new_tokens, key="batch_max_new_tokens"
         )
-        max_tiles = tiles.number_input(t("batch.max_tiles"), 1, MAX_TILES_LIMIT, settings.max_tiles, key="batch_tiles")
+        max_tiles = tiles.number_input(
+            t("batch.max_tiles"), *RANGES["max_tiles"], settings.max_tiles, key="batch_tiles"
+        )
         batch_size = size.number_input(
             t("batch.batch_size"), 1, MAX_BATCH_SIZE, 1, key="batch_batch_size", help=t("batch.batch_size_help")
         )

@@ -16,7 +16,8 @@ from components.language import t
 from components.settings_model import initial
 from i18n import ExplainedError
 from model_backend.checkpoints.thinking_mode import has_thinking_mode
-from model_backend.settings import MAX_TILES_LIMIT, GenerationSettings, ServerSpec
+from model_backend.settings import GENERATION_RANGES as RANGES
+from model_backend.settings import GenerationSettings, ServerSpec
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:23333/v1"
 DECODINGS = ("greedy", "sampling")
@@ -67,9 +68,9 @@ def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
     """The answer settings; the thinking switch only when `checkpoint` (the model chosen above) has that mode."""
     current = state.generation_settings()
     tiles, tokens = st.columns(2)
-    max_tiles = tiles.slider(t("settings.max_tiles"), 1, MAX_TILES_LIMIT, current.max_tiles, key="max_tiles")
+    max_tiles = tiles.slider(t("settings.max_tiles"), *RANGES["max_tiles"], current.max_tiles, key="max_tiles")
     max_new = tokens.number_input(
-        t("settings.max_new_tokens"), 1, 16384, current.max_new_tokens, step=64, key="max_new"
+        t("settings.max_new_tokens"), *RANGES["max_new_tokens"], current.max_new_tokens, step=64, key="max_new"
     )
     labels = {"greedy": t("settings.decoding.greedy"), "sampling": t("settings.decoding.sampling")}
     decoding = st.radio(
@@ -82,9 +83,13 @@ def generation_fields(checkpoint: str | None = None) -> dict[str, Any]:
     )
     temp, top_p, rep = st.columns(3)
     disabled = decoding == "greedy"
-    temperature = temp.slider(t("settings.temperature"), 0.01, 2.0, current.temperature, disabled=disabled, key="temp")
-    top = top_p.slider(t("settings.top_p"), 0.01, 1.0, current.top_p, disabled=disabled, key="top_p")
-    penalty = rep.slider(t("settings.repetition_penalty"), 1.0, 2.0, current.repetition_penalty, key="rep")
+    temperature = temp.slider(
+        t("settings.temperature"), *RANGES["temperature"], current.temperature, disabled=disabled, key="temp"
+    )
+    top = top_p.slider(t("settings.top_p"), *RANGES["top_p"], current.top_p, disabled=disabled, key="top_p")
+    penalty = rep.slider(
+        t("settings.repetition_penalty"), *RANGES["repetition_penalty"], current.repetition_penalty, key="rep"
+    )
     system = st.text_area(t("settings.system_prompt"), value=current.system_prompt or "", key="system")
     thinking = False
     if checkpoint and has_thinking_mode(checkpoint):

@@ -22,6 +22,15 @@ QUANTIZATIONS: tuple[Quantization, ...] = ("none", "8bit", "4bit")
 DEVICE_PLACEMENTS: tuple[DevicePlacement, ...] = ("auto", "cpu", "cuda", "split")
 
 MAX_TILES_LIMIT = 40
+#: The allowed range of each numeric answer setting, declared once: `GenerationSettings` checks it,
+#: the Settings and Batch pages draw their inputs with it, and the CLI's help states it.
+GENERATION_RANGES: dict[str, tuple[int, int] | tuple[float, float]] = {
+    "max_new_tokens": (1, 16384),
+    "temperature": (0.01, 2.0),
+    "top_p": (0.01, 1.0),
+    "repetition_penalty": (1.0, 2.0),
+    "max_tiles": (1, MAX_TILES_LIMIT),
+}
 MAX_VIDEO_FRAMES = 64
 
 
@@ -112,11 +121,8 @@ class GenerationSettings:
     reuse_prefix: bool = True
 
     def __post_init__(self) -> None:
-        _check_range("max_new_tokens", self.max_new_tokens, 1, 16384)
-        _check_range("temperature", self.temperature, 0.01, 2.0)
-        _check_range("top_p", self.top_p, 0.01, 1.0)
-        _check_range("repetition_penalty", self.repetition_penalty, 1.0, 2.0)
-        _check_range("max_tiles", self.max_tiles, 1, MAX_TILES_LIMIT)
+        for name, (low, high) in GENERATION_RANGES.items():
+            _check_range(name, getattr(self, name), low, high)
 
     def generation_config(self) -> dict:
         """Keyword arguments for `generate` / `model.chat`; sampling knobs only when sampling."""

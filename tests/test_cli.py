@@ -114,3 +114,15 @@ def test_ask_thinking_sends_the_cards_prompt_to_a_model_with_that_mode() -> None
     assert "no thinking mode" not in result.stderr
     phi3 = run_cli("ask", "--model", "demo-phi3", "--dtype", "float32", "--max-new-tokens", "4", "--thinking", "Hi")
     assert phi3.returncode == 0 and "this model has no thinking mode" in phi3.stderr
+
+
+def test_the_generation_flags_state_the_ranges_the_settings_check() -> None:
+    from model_backend.settings import GENERATION_RANGES
+
+    result = run_cli("ask", "--help")
+    help_text = " ".join(result.stdout.split())
+    low, high = GENERATION_RANGES["max_new_tokens"]
+    assert f"--max-new-tokens N {low} to {high} (default 512)" in help_text
+    assert "sample with this temperature, 0.01 to 2" in help_text
+    rejected = run_cli("ask", "--model", "demo", "--max-new-tokens", str(high + 1), "Hi")
+    assert "max_new_tokens" in assert_plain_error(rejected)

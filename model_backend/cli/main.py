@@ -27,7 +27,15 @@ from pathlib import Path
 from model_backend.cli.batch import run as run_batch_command
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.base import Answer, Engine, EngineError
-from model_backend.settings import DEVICE_PLACEMENTS, DTYPES, QUANTIZATIONS, GenerationSettings, LoadSpec, ServerSpec
+from model_backend.settings import (
+    DEVICE_PLACEMENTS,
+    DTYPES,
+    GENERATION_RANGES,
+    QUANTIZATIONS,
+    GenerationSettings,
+    LoadSpec,
+    ServerSpec,
+)
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -109,15 +117,36 @@ def _add_video_flags(media: argparse._ArgumentGroup) -> None:
     media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
 
 
+def _range(setting: str, default: bool = True) -> str:
+    """The setting's allowed range, for its flag's help (as `GenerationSettings` checks it)."""
+    low, high = GENERATION_RANGES[setting]
+    return f"{low:g} to {high:g}" + (" (default %(default)s)" if default else "")
+
+
 def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     generation = parser.add_argument_group("generation")
     defaults = GenerationSettings()
-    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N")
-    generation.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N")
+    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N", help=_range("max_tiles"))
+    generation.add_argument(
+        "--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N", help=_range("max_new_tokens")
+    )
     generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
-    generation.add_argument("--temperature", type=float, metavar="T", help="sample with this temperature")
-    generation.add_argument("--top-p", type=float, metavar="P", help="sample with this nucleus")
-    generation.add_argument("--repetition-penalty", type=float, default=defaults.repetition_penalty, metavar="R")
+    generation.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="sample with this temperature, " + _range("temperature", default=False),
+    )
+    generation.add_argument(
+        "--top-p", type=float, metavar="P", help="sample with this nucleus, " + _range("top_p", default=False)
+    )
+    generation.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=defaults.repetition_penalty,
+        metavar="R",
+        help=_range("repetition_penalty"),
+    )
     generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
     generation.add_argument(
         "--thinking", action="store_true", help="thinking mode (InternVL3.5): the model card's thinking system prompt"

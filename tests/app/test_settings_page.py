@@ -87,3 +87,15 @@ def test_the_environment_check_runs_on_request_and_shows_every_line() -> None:
     shown = " ".join(m.value for m in app.markdown) + " ".join(w.value for w in app.warning)
     for name in ("Python", "torch", "transformers", "bitsandbytes", "decord"):
         assert f"**{name}" in shown, (name, shown)
+
+
+def test_the_answer_inputs_take_their_ranges_from_the_settings() -> None:
+    """One declaration of each range: a slider that allowed more than GenerationSettings accepts would fail on Apply."""
+    from model_backend.settings import GENERATION_RANGES
+
+    app = start("settings", FakeEngine())
+    sliders = {"max_tiles": "max_tiles", "temp": "temperature", "top_p": "top_p", "rep": "repetition_penalty"}
+    for key, setting in sliders.items():
+        assert (app.slider(key=key).min, app.slider(key=key).max) == GENERATION_RANGES[setting], key
+    tokens = app.number_input(key="max_new")
+    assert (tokens.min, tokens.max) == GENERATION_RANGES["max_new_tokens"]
