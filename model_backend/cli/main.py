@@ -25,13 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from model_backend.cli.batch import run as run_batch_command
+from model_backend.cli.flags import build_parser
 from model_backend.conversation import Conversation, ImageAttachment, VideoAttachment
 from model_backend.engines.base import Answer, Engine, EngineError
 from model_backend.settings import (
-    DEVICE_PLACEMENTS,
-    DTYPES,
-    GENERATION_RANGES,
-    QUANTIZATIONS,
     GenerationSettings,
     LoadSpec,
     ServerSpec,
@@ -42,133 +39,8 @@ EXIT_INTERRUPTED = 130
 DEMO_NOTE = "note: the demo checkpoint has random weights; its answers are random text"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model_backend", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    ask = commands.add_parser("ask", help="ask one question and stream the answer")
-    ask.add_argument("question", metavar="QUESTION")
-    _add_model_flags(ask)
-
-    _add_media_flags(ask, "media")
-    generation = _add_generation_flags(ask)
-    generation.add_argument("--json", action="store_true", help="end with one JSON line: answer and stats")
-    _add_server_flags(ask)
-
-    chat = commands.add_parser("chat", help="a conversation: one question per line from stdin, answers streamed")
-    _add_model_flags(chat)
-    _add_media_flags(chat, "media (sent with the first question)")
-    chat_generation = _add_generation_flags(chat)
-    chat_generation.add_argument("--json", action="store_true", help="one JSON line per answer instead of its text")
-    _add_server_flags(chat)
-
-    batch = commands.add_parser("batch", help="answer every question of a JSONL/CSV dataset into a JSONL file")
-    batch.add_argument("input", metavar="INPUT", type=Path, help="InternVL conversation JSONL, flat JSONL or CSV")
-    batch.add_argument("--out", metavar="OUT.jsonl", type=Path, help="default: INPUT's name + .predictions.jsonl")
-    batch.add_argument("--media-root", metavar="DIR", type=Path, help="media paths are relative to this folder")
-    batch.add_argument("--resume", action="store_true", help="skip the rows already in OUT, append the rest")
-    batch.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
-    batch.add_argument(
-        "--batch-size", type=int, default=1, metavar="N", help="rows without history per generate call (local)"
-    )
-    _add_model_flags(batch)
-    batch.add_argument(
-        "--model-b", metavar="ID_OR_PATH", help="A/B run: a second checkpoint answers the same questions (joint lines)"
-    )
-    _add_video_flags(batch.add_argument_group("video rows"))
-    _add_generation_flags(batch)
-    _add_server_flags(batch)
-
-    demo = commands.add_parser("make-demo", help="write the tiny random-weight demo checkpoint to a folder")
-    demo.add_argument("directory", metavar="DIR", type=Path)
-    demo.add_argument(
-        "--family",
-        default="qwen2",
-        metavar="NAME",
-        help="LLM family: qwen2 (the default demo), internlm2, phi3, qwen2_5 or qwen3 (see docs/families.md)",
-    )
-
-    commands.add_parser("doctor", help="check this machine's setup (exit code 1 when a check is an error)")
-    return parser
-
-
-def _add_model_flags(parser: argparse.ArgumentParser) -> None:
-    model = parser.add_argument_group("model (in-process)")
-    model.add_argument(
-        "--model", metavar="ID_OR_PATH", help="catalog name, hub id, local folder, 'demo', 'demo-FAMILY' (demo-phi3)"
-    )
-    model.add_argument("--dtype", choices=DTYPES, default=LoadSpec.dtype)
-    model.add_argument("--quantization", choices=QUANTIZATIONS, default=LoadSpec.quantization)
-    model.add_argument("--device", choices=DEVICE_PLACEMENTS, default=LoadSpec.device)
-    model.add_argument("--allow-remote-code", action="store_true", help="let an unknown checkpoint run its own code")
-
-
-def _add_media_flags(parser: argparse.ArgumentParser, title: str) -> None:
-    media = parser.add_argument_group(title)
-    media.add_argument("--image", action="append", default=[], metavar="FILE", help="repeat for several images")
-    media.add_argument("--video", metavar="FILE")
-    _add_video_flags(media)
-
-
-def _add_video_flags(media: argparse._ArgumentGroup) -> None:
-    media.add_argument("--frames", type=int, default=VideoAttachment.num_frames, metavar="N")
-    media.add_argument("--start", type=float, metavar="S", help="start of the video range, in seconds")
-    media.add_argument("--end", type=float, metavar="E", help="end of the video range, in seconds")
-    media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
-
-
-def _range(setting: str, default: bool = True) -> str:
-    """The setting's allowed range, for its flag's help (as `GenerationSettings` checks it)."""
-    low, high = GENERATION_RANGES[setting]
-    return f"{low:g} to {high:g}" + (" (default %(default)s)" if default else "")
-
-
-def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    generation = parser.add_argument_group("generation")
-    defaults = GenerationSettings()
-    generation.add_argument("--max-tiles", type=int, default=defaults.max_tiles, metavar="N", help=_range("max_tiles"))
-    generation.add_argument(
-        "--max-new-tokens", type=int, default=defaults.max_new_tokens, metavar="N", help=_range("max_new_tokens")
-    )
-    generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
-    generation.add_argument(
-        "--temperature",
-        type=float,
-        metavar="T",
-        help="sample with this temperature, " + _range("temperature", default=False),
-    )
-    generation.add_argument(
-        "--top-p", type=float, metavar="P", help="sample with this nucleus, " + _range("top_p", default=False)
-    )
-    generation.add_argument(
-        "--repetition-penalty",
-        type=float,
-        default=defaults.repetition_penalty,
-        metavar="R",
-        help=_range("repetition_penalty"),
-    )
-    generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
-    generation.add_argument(
-        "--thinking", action="store_true", help="thinking mode (InternVL3.5): the model card's thinking system prompt"
-    )
-    generation.add_argument(
-        "--no-prefix-reuse",
-        action="store_true",
-        help="compute the whole prompt every turn, as model.chat does, instead of reusing the kept KV cache "
-        "(bit-identical logits, slower follow-ups)",
-    )
-    return generation
-
-
-def _add_server_flags(parser: argparse.ArgumentParser) -> None:
-    server = parser.add_argument_group("OpenAI-compatible server (instead of --model)")
-    server.add_argument("--server", metavar="URL", help="e.g. http://127.0.0.1:23333/v1")
-    server.add_argument("--api-key", metavar="KEY")
-    server.add_argument("--server-model", metavar="NAME", help="default: the first model the server lists")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(__doc__.split("\n\n")[0])
     args = parser.parse_args(argv)
     if args.command in ("ask", "chat", "batch"):
         if not args.model and not args.server:
