@@ -5,6 +5,7 @@ Defined once here, so a full run starts one shared `transformers serve`, whichev
 """
 
 import os
+import sys
 import tempfile
 
 # One torch thread per test process, and the same for the app servers and CLIs the tests start (they
@@ -15,12 +16,12 @@ import tempfile
 os.environ["OMP_NUM_THREADS"] = "1"
 
 import pytest
-import torch
 
 from model_backend.settings import LoadSpec
 from tests.server_fixture import hf_home, openai_server  # noqa: F401  (pytest finds fixtures by name)
 
-torch.set_num_threads(1)  # in case a plugin imported torch before the variable was set
+if "torch" in sys.modules:  # a plugin imported it before the variable was set: tell it too
+    sys.modules["torch"].set_num_threads(1)
 
 # The app's conversation store, for every AppTest in this process: never the user's own data folder.
 os.environ["INTERNVL_DATA_DIR"] = tempfile.mkdtemp(prefix="internvl-studio-data-")

@@ -93,14 +93,14 @@ def _add_video_flags(media: argparse._ArgumentGroup) -> None:
     media.add_argument("--tiles-per-frame", type=int, default=VideoAttachment.tiles_per_frame, metavar="N")
 
 
-#: The numeric generation flags: flag, metavar, type and the words before the range in the help.
-#: Temperature and top-p have no default: giving one is what asks for sampling.
+#: The numeric generation flags: flag, metavar, type, the words before the range in the help, and
+#: whether it has a default (temperature and top-p have none: giving one is what asks for sampling).
 _NUMERIC_FLAGS = (
-    ("--max-tiles", "N", int, ""),
-    ("--max-new-tokens", "N", int, ""),
-    ("--temperature", "T", float, "sample with this temperature, "),
-    ("--top-p", "P", float, "sample with this nucleus, "),
-    ("--repetition-penalty", "R", float, ""),
+    ("--max-tiles", "N", int, "", True),
+    ("--max-new-tokens", "N", int, "", True),
+    ("--temperature", "T", float, "sample with this temperature, ", False),
+    ("--top-p", "P", float, "sample with this nucleus, ", False),
+    ("--repetition-penalty", "R", float, "", True),
 )
 
 
@@ -108,12 +108,11 @@ def _add_generation_flags(parser: argparse.ArgumentParser) -> argparse._Argument
     generation = parser.add_argument_group("generation")
     defaults = GenerationSettings()
     generation.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
-    for flag, metavar, kind, words in _NUMERIC_FLAGS:
+    for flag, metavar, kind, words, has_default in _NUMERIC_FLAGS:
         setting = flag.removeprefix("--").replace("-", "_")
         low, high = GENERATION_RANGES[setting]  # the range GenerationSettings checks
-        sampling = setting in ("temperature", "top_p")
-        words += f"{low:g} to {high:g}" + ("" if sampling else " (default %(default)s)")
-        default = None if sampling else getattr(defaults, setting)
+        words += f"{low:g} to {high:g}" + (" (default %(default)s)" if has_default else "")
+        default = getattr(defaults, setting) if has_default else None
         generation.add_argument(flag, type=kind, default=default, metavar=metavar, help=words)
     generation.add_argument("--system", metavar="TEXT", help="system prompt instead of the checkpoint's own")
     generation.add_argument(
